@@ -227,7 +227,7 @@ func fuzzConvert(f *testing.F, conv casing.Converter, key func(string) string) {
 		if err != nil {
 			// Only documents the standard library rejects, or nested deeper than we allow.
 			if valid {
-				require.Greater(t, bytes.Count(src, []byte("[")) + bytes.Count(src, []byte("{")), casing.MaxDepth)
+				require.Greater(t, bytes.Count(src, []byte("["))+bytes.Count(src, []byte("{")), casing.MaxDepth)
 			}
 			return
 		}
