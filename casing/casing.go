@@ -68,10 +68,11 @@ func (c Converter) Append(dst, src []byte) ([]byte, error) {
 
 // AppendMembers requires src to be a JSON object. It appends the object's
 // converted members to dst, without the enclosing braces, leaving out every
-// top-level member whose converted key (undecoded, without quotes) makes drop
-// return true. It reports how many members it wrote. This lets a caller add
-// members of its own to a converted object without copying it twice.
-func (c Converter) AppendMembers(dst, src []byte, drop func(key []byte) bool) ([]byte, int, error) {
+// top-level member for which drop returns true. drop sees the converted key
+// as written (without quotes) and the converted value; both are valid only
+// during the call. AppendMembers reports how many members it wrote. It lets a
+// caller read and replace top-level members in the same pass.
+func (c Converter) AppendMembers(dst, src []byte, drop func(key, value []byte) bool) ([]byte, int, error) {
 	s := getState(c, src, dst)
 	defer putState(s)
 	i := s.ws(0)
@@ -79,7 +80,7 @@ func (c Converter) AppendMembers(dst, src []byte, drop func(key []byte) bool) ([
 		return dst, 0, s.fail(i, "not an object")
 	}
 	if drop == nil {
-		drop = func([]byte) bool { return false }
+		drop = func(_, _ []byte) bool { return false }
 	}
 	s.drop, s.bare = drop, true
 	i, err := s.object(i, 0)
@@ -204,9 +205,9 @@ type state struct {
 	src     []byte
 	dst     []byte
 	members []member
-	drop    func([]byte) bool // AppendMembers: which top-level members to leave out
-	bare    bool              // AppendMembers: write the top-level object without braces
-	written int               // AppendMembers: members written at the top level
+	drop    func(k, v []byte) bool // AppendMembers: which top-level members to leave out
+	bare    bool                   // AppendMembers: write the top-level object without braces
+	written int                    // AppendMembers: members written at the top level
 }
 
 var statePool = sync.Pool{New: func() any { return &state{members: make([]member, 0, 32)} }}
@@ -435,14 +436,13 @@ func (s *state) object(i, depth int) (int, error) {
 		if i >= len(s.src) || s.src[i] != ':' {
 			return i, s.fail(i, "expected : after an object key")
 		}
-		keep := drop == nil || !drop(s.dst[m.ks:m.ke])
-		if keep {
-			keep = s.resolve(base, &m)
-		}
+		vs := len(s.dst)
 		if i, err = s.value(s.ws(i+1), depth); err != nil {
 			return i, err
 		}
-		if keep {
+		// A dropped member takes no part in collisions; resolve may cut an
+		// earlier member, so it comes last.
+		if (drop == nil || !drop(s.dst[m.ks:m.ke], s.dst[vs:])) && s.resolve(base, &m) {
 			s.members = append(s.members, m)
 		} else {
 			s.dst = s.dst[:m.start]

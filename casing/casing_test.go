@@ -82,12 +82,19 @@ func TestConvert(t *testing.T) {
 }
 
 func TestAppendMembers(t *testing.T) {
-	drop := func(k []byte) bool { return string(k) == "errcode" || string(k) == "errMsg" }
+	var code string
+	drop := func(k, v []byte) bool {
+		if string(k) == "errcode" {
+			code = string(v)
+		}
+		return string(k) == "errcode" || string(k) == "errMsg"
+	}
 	got, n, err := casing.ToCamel.AppendMembers([]byte("{"),
 		[]byte(`{"errcode":0,"ref_date":"x","err_msg":"y","list":[{"errcode":1}]}`), drop)
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 	assert.Equal(t, `{"refDate":"x","list":[{"errcode":1}]`, string(got))
+	assert.Equal(t, "0", code)
 
 	got, n, err = casing.ToCamel.AppendMembers(nil, []byte(` {} `), drop)
 	require.NoError(t, err)

@@ -1,0 +1,209 @@
+package handler
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/go-viper/mapstructure/v2"
+
+	"github.com/wxanalysis/wxanalysis/casing"
+	"github.com/wxanalysis/wxanalysis/openapi"
+)
+
+// ignored are event fields that are not parameters: the action itself, what
+// the platform injects and what tcb-router adds.
+var ignored = map[string]bool{"action": true, "userInfo": true, "tcbContext": true, "$url": true}
+
+// decodeParams decodes the event's parameters into m's typed parameters.
+// Stricter than wx-server-sdk on purpose: a missing, null, mistyped or unknown
+// parameter is an error that names it, before any quota is spent.
+func decodeParams(m *openapi.Method, ev map[string]any) (openapi.Params, *openapi.Error) {
+	in := make(map[string]any, len(ev))
+	for k, v := range ev {
+		if !ignored[k] {
+			in[k] = v
+		}
+	}
+	if path := nullAt(in, ""); path != "" {
+		return nil, invalidArgs(path + " must not be null")
+	}
+	params := m.Params()
+	var md mapstructure.Metadata
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		Result:   params,
+		Metadata: &md,
+		// Exact names: mapstructure would match "begindate" to beginDate.
+		MatchName:  func(key, field string) bool { return key == field },
+		DecodeHook: strictNumbers,
+	})
+	if err != nil {
+		return nil, &openapi.Error{Code: openapi.CodeInternal, Msg: "system error: " + err.Error()}
+	}
+	if err := dec.Decode(in); err != nil {
+		var de *mapstructure.DecodeError
+		if errors.As(err, &de) {
+			return nil, invalidArgs(fmt.Sprintf("%s must be %s, not %s",
+				de.Name(), expected(reflect.TypeOf(params), de.Name()), describe(valueAt(in, de.Name()))))
+		}
+		return nil, invalidArgs("parameters do not match " + m.Name + "'s")
+	}
+	if len(md.Unused) > 0 {
+		sort.Strings(md.Unused)
+		return nil, invalidArgs(unknownMessage(m, md.Unused[0], md.Keys, md.Unset))
+	}
+	if len(md.Unset) > 0 {
+		sort.Strings(md.Unset)
+		return nil, invalidArgs("missing parameter " + md.Unset[0])
+	}
+	return params, nil
+}
+
+// strictNumbers refuses a JSON number where a string belongs, which
+// mapstructure would otherwise accept because json.Number is a string type.
+func strictNumbers(from, to reflect.Type, v any) (any, error) {
+	if from == reflect.TypeFor[json.Number]() && to.Kind() == reflect.String {
+		return nil, errors.New("a number where a string belongs")
+	}
+	return v, nil
+}
+
+func unknownMessage(m *openapi.Method, key string, known, unset []string) string {
+	msg := "unknown parameter " + quote(key) + " for " + m.Name
+	dot := strings.LastIndexByte(key, '.')
+	leaf := key[dot+1:]
+	for _, f := range append(append([]string(nil), unset...), known...) {
+		fLeaf := f[strings.LastIndexByte(f, '.')+1:]
+		if strings.EqualFold(fLeaf, leaf) || casing.CamelKey(leaf) == fLeaf {
+			return msg + "; did you mean " + f + "?"
+		}
+	}
+	return msg
+}
+
+// nullAt returns the path of the first null value in v, or "".
+func nullAt(v any, path string) string {
+	switch t := v.(type) {
+	case nil:
+		return path
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if n := nullAt(t[k], p); n != "" {
+				return n
+			}
+		}
+	case []any:
+		for i, e := range t {
+			if n := nullAt(e, path+"["+strconv.Itoa(i)+"]"); n != "" {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
+// valueAt follows a mapstructure path such as "params[0].field" into v.
+func valueAt(v any, path string) any {
+	for _, part := range strings.Split(path, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[name]
+		for rest != "" {
+			idx, after, _ := strings.Cut(rest, "]")
+			rest = strings.TrimPrefix(after, "[")
+			i, err := strconv.Atoi(idx)
+			a, ok := v.([]any)
+			if err != nil || !ok || i < 0 || i >= len(a) {
+				return nil
+			}
+			v = a[i]
+		}
+	}
+	return v
+}
+
+// expected describes the type at a mapstructure path of the struct t points to.
+func expected(t reflect.Type, path string) string {
+	for _, part := range strings.Split(path, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return "a value of another type"
+		}
+		found := false
+		for i := range t.NumField() {
+			if f := t.Field(i); f.Tag.Get("mapstructure") == name {
+				t, found = f.Type, true
+				break
+			}
+		}
+		if !found {
+			return "a value of another type"
+		}
+		for ; rest != "" && t.Kind() == reflect.Slice; rest = rest[strings.IndexByte(rest, ']')+1:] {
+			t = t.Elem()
+		}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "an integer"
+	case reflect.Slice:
+		return "an array"
+	case reflect.Struct:
+		return "an object"
+	}
+	return "a value of another type"
+}
+
+// describe names the JSON type of a decoded value.
+func describe(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case json.Number:
+		if strings.ContainsAny(t.String(), ".eE") {
+			return "a number with a fraction or exponent"
+		}
+		return "a number"
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	}
+	return "a value of another type"
+}
+
+// quote echoes a caller's value: quoted, and cut short if long.
+func quote(s string) string {
+	const n = 40
+	if utf8.RuneCountInString(s) <= n {
+		return strconv.Quote(s)
+	}
+	r := []rune(s)
+	return strconv.Quote(string(r[:n])) + "…"
+}

@@ -1,0 +1,221 @@
+// Package handler is the cloud function: it takes a wx.cloud.callFunction
+// event such as {"action": "getWeeklyRetain", "beginDate": "20170306",
+// "endDate": "20170312"} and returns what wx-server-sdk's
+// cloud.openapi.analysis.getWeeklyRetain would have returned.
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tencentyun/scf-go-lib/functioncontext"
+
+	"github.com/wxanalysis/wxanalysis/openapi"
+)
+
+// A Handler serves invocations. It implements scf-go-lib's
+// cloudfunction.Handler; build it once per process, so that its token cache
+// outlives warm invocations.
+type Handler struct {
+	cfg    Config
+	err    error // a configuration error, reported by every invocation
+	client *openapi.Client
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// New returns a handler for cfg. If cfg does not check out, the handler
+// answers every invocation with the reason, rather than crash-looping.
+func New(cfg Config) *Handler {
+	h := &Handler{cfg: cfg, now: cfg.Now, log: slog.New(slog.NewJSONHandler(os.Stdout, nil))}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.err = h.cfg.Check(); h.err != nil {
+		return h
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = openapi.DefaultHTTPClient
+	}
+	h.client = &openapi.Client{BaseURL: h.cfg.APIBase, HTTPClient: hc, Tokens: h.cfg.tokens(hc), Backoff: cfg.Backoff}
+	return h
+}
+
+// FromEnv returns a handler configured from the environment (see ConfigFromEnv).
+func FromEnv(getenv func(string) string) *Handler {
+	cfg, err := ConfigFromEnv(getenv)
+	h := New(cfg)
+	if err != nil {
+		h.err = err
+	}
+	return h
+}
+
+// deadlineMargin is kept back from the invocation's deadline, so that the
+// function answers before the platform cuts it off.
+const deadlineMargin = 100 * time.Millisecond
+
+// Invoke serves one invocation. Success and failure alike are the function's
+// result, shaped as wx-server-sdk's: never a function error, never a panic.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			out = errorResult(&openapi.Error{Code: openapi.CodeInternal, Msg: "system error: internal error"})
+		}
+	}()
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) > 2*deadlineMargin {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
+		defer cancel()
+	}
+	res, e := h.serve(ctx, payload)
+	if e != nil {
+		return errorResult(e), nil
+	}
+	return res, nil
+}
+
+func (h *Handler) serve(ctx context.Context, payload []byte) ([]byte, *openapi.Error) {
+	if h.err != nil {
+		return nil, &openapi.Error{Code: openapi.CodeConfig,
+			Msg: "the function is misconfigured: " + strings.ReplaceAll(h.err.Error(), "\n", "; ")}
+	}
+	if e := h.authorize(ctx); e != nil {
+		return nil, e
+	}
+	ev, e := decodeEvent(payload)
+	if e != nil {
+		return nil, e
+	}
+	m, e := method(ev)
+	if e != nil {
+		return nil, e
+	}
+	if !h.cfg.allows(m) {
+		return nil, &openapi.Error{API: m.API(), Code: openapi.CodeAPINotAllowed,
+			Msg: "function has no permission to call this API: add " + m.Name + " to ALLOWED_APIS"}
+	}
+	params, e := decodeParams(m, ev)
+	if e == nil {
+		e = asError(params.Check(h.now()))
+	}
+	if e != nil {
+		e.API = m.API()
+		return nil, e
+	}
+	res, err := h.client.Call(ctx, m, params)
+	return res, asError(err)
+}
+
+func asError(err error) *openapi.Error {
+	if err == nil {
+		return nil
+	}
+	var e *openapi.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &openapi.Error{Code: openapi.CodeInternal, Msg: "system error: " + openapi.Redact(err).Error()}
+}
+
+// authorize lets through the account owner (an invocation with no WeChat
+// identity: console, API, timer, local invoker) and the Mini Program users
+// in ADMIN_OPENIDS, or every user with ALLOW_ANY_CALLER=true.
+//
+// The identity is the invocation's own environment, WX_OPENID as listed in
+// WX_CONTEXT_KEYS. Not os.Getenv: scf-go-lib copies each invocation's
+// environment into the process and never clears it, so a warm instance would
+// still see the previous caller. Not the event's userInfo: the caller writes it.
+func (h *Handler) authorize(ctx context.Context) *openapi.Error {
+	openid := callerOpenID(ctx)
+	if openid == "" || h.cfg.AllowAnyCaller || slices.Contains(h.cfg.AdminOpenIDs, openid) {
+		return nil
+	}
+	return &openapi.Error{Code: openapi.CodePermission, Msg: fmt.Sprintf(
+		"api permission denied: the Mini Program user %s may not read analytics; add this openid to ADMIN_OPENIDS, or set ALLOW_ANY_CALLER=true",
+		openid)}
+}
+
+func callerOpenID(ctx context.Context) string {
+	fc, ok := functioncontext.FromContext(ctx)
+	if !ok {
+		return ""
+	}
+	for _, k := range strings.Split(fc.Environment["WX_CONTEXT_KEYS"], ",") {
+		if strings.TrimSpace(k) == "WX_OPENID" {
+			return fc.Environment["WX_OPENID"]
+		}
+	}
+	return ""
+}
+
+// decodeEvent parses the event, keeping numbers as written.
+func decodeEvent(payload []byte) (map[string]any, *openapi.Error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var ev map[string]any
+	if err := dec.Decode(&ev); err != nil || ev == nil || dec.More() {
+		return nil, invalidArgs("the event must be a JSON object such as {\"action\": \"getWeeklyRetain\", \"beginDate\": \"20170306\", \"endDate\": \"20170312\"}")
+	}
+	return ev, nil
+}
+
+func method(ev map[string]any) (*openapi.Method, *openapi.Error) {
+	raw, ok := ev["action"]
+	if !ok {
+		return nil, invalidArgs("action is required: the analysis method to call, such as getWeeklyRetain")
+	}
+	action, ok := raw.(string)
+	if !ok {
+		return nil, invalidArgs("action must be a string, not " + describe(raw))
+	}
+	m, ok := openapi.Lookup(action)
+	if !ok {
+		return nil, &openapi.Error{API: apiName(action), Code: openapi.CodeAPINotFound, Msg: fmt.Sprintf(
+			"API not found: action %s is not an analysis method; known: %s", quote(action), strings.Join(openapi.Names(), ", "))}
+	}
+	return m, nil
+}
+
+// apiName names an unknown action in errMsg only if it looks like a name.
+func apiName(action string) string {
+	name := strings.TrimPrefix(strings.TrimPrefix(action, "openapi."), "analysis.")
+	if name == "" || len(name) > 64 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" {
+		return "analysis"
+	}
+	return "analysis." + name
+}
+
+func invalidArgs(msg string) *openapi.Error {
+	return &openapi.Error{Code: openapi.CodeInvalidArgs, Msg: "invalid args: " + msg}
+}
+
+// errorResult is the failure a Node cloud function returns with
+// catch (err) { return err }: errCode, then errMsg.
+func errorResult(e *openapi.Error) []byte {
+	b := make([]byte, 0, 64+len(e.Msg))
+	b = append(b, `{"errCode":`...)
+	b = fmt.Append(b, e.Code)
+	b = append(b, `,"errMsg":`...)
+	b = appendString(b, e.ErrMsg())
+	return append(b, '}')
+}
+
+func appendString(b []byte, s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+}

@@ -1,0 +1,220 @@
+package openapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CST is China Standard Time, the zone WeChat's dates are in. It is a fixed
+// zone because a cloud function's runtime may have no tzdata.
+var CST = time.FixedZone("CST", 8*60*60)
+
+const dateLayout = "20060102"
+
+// span is the shape of date range a method accepts.
+type span int
+
+const (
+	oneDay        span = iota // beginDate == endDate
+	oneWeek                   // Monday..Sunday of one week
+	oneMonth                  // first..last day of one month
+	completeMonth             // oneMonth, and the month is over
+	recentDays                // the last 1, 7 or 30 days ending on endDate
+)
+
+// DateRange are the parameters of every datacube method.
+type DateRange struct {
+	BeginDate string `mapstructure:"beginDate" json:"beginDate"`
+	EndDate   string `mapstructure:"endDate" json:"endDate"`
+
+	span span
+}
+
+func dates(s span) func() Params {
+	return func() Params { return &DateRange{span: s} }
+}
+
+// Check applies the method's date rule: yyyymmdd calendar dates, the range
+// shape, and no date after yesterday in China Standard Time.
+func (r *DateRange) Check(now time.Time) error {
+	begin, err := parseDate("beginDate", r.BeginDate)
+	if err != nil {
+		return err
+	}
+	end, err := parseDate("endDate", r.EndDate)
+	if err != nil {
+		return err
+	}
+	b, e := begin.Format(dateLayout), end.Format(dateLayout)
+	switch r.span {
+	case oneDay:
+		if !end.Equal(begin) {
+			return rangeError("endDate %s must equal beginDate %s: this method covers exactly one day", e, b)
+		}
+	case oneWeek:
+		if begin.Weekday() != time.Monday {
+			return rangeError("beginDate %s must be a Monday, not a %s", b, begin.Weekday())
+		}
+		if sunday := begin.AddDate(0, 0, 6); !end.Equal(sunday) {
+			return rangeError("endDate %s must be %s, the Sunday of the week that begins on beginDate %s",
+				e, sunday.Format(dateLayout), b)
+		}
+	case oneMonth, completeMonth:
+		if begin.Day() != 1 {
+			return rangeError("beginDate %s must be the first day of a month, such as %s",
+				b, begin.AddDate(0, 0, 1-begin.Day()).Format(dateLayout))
+		}
+		if last := begin.AddDate(0, 1, -1); !end.Equal(last) {
+			return rangeError("endDate %s must be %s, the last day of the month that begins on beginDate %s",
+				e, last.Format(dateLayout), b)
+		}
+	case recentDays:
+		if d := days(begin, end); d != 0 && d != 6 && d != 29 {
+			return rangeError("endDate %s must be 0, 6 or 29 days after beginDate %s (the last 1, 7 or 30 days), not %d",
+				e, b, d)
+		}
+	}
+	today := Today(now)
+	yesterday := today.AddDate(0, 0, -1)
+	if !end.After(yesterday) {
+		return nil
+	}
+	switch r.span {
+	case completeMonth:
+		latest := time.Date(today.Year(), today.Month()-1, 1, 0, 0, 0, 0, CST)
+		return rangeError("the month of beginDate %s is not complete: the latest month with data is %s (%s to %s)",
+			b, latest.Format("200601"), latest.Format(dateLayout), latest.AddDate(0, 1, -1).Format(dateLayout))
+	case oneWeek:
+		sunday := yesterday.AddDate(0, 0, -int(yesterday.Weekday()))
+		return rangeError("the week %s to %s is not over: the latest complete week is %s to %s (China Standard Time)",
+			b, e, sunday.AddDate(0, 0, -6).Format(dateLayout), sunday.Format(dateLayout))
+	case oneMonth:
+		return rangeError("the month %s to %s is not over: the latest complete month ends on %s (China Standard Time)",
+			b, e, today.AddDate(0, 0, -today.Day()).Format(dateLayout))
+	}
+	return rangeError("endDate %s is after yesterday, %s in China Standard Time: WeChat publishes a day's data the day after",
+		e, yesterday.Format(dateLayout))
+}
+
+// Today returns the current date in China Standard Time, at midnight.
+func Today(now time.Time) time.Time {
+	y, m, d := now.In(CST).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, CST)
+}
+
+func days(from, to time.Time) int {
+	return int(to.Sub(from).Hours() / 24) // CST has no daylight saving: days are 24 hours
+}
+
+func parseDate(field, s string) (time.Time, error) {
+	if len(s) != len(dateLayout) || strings.Trim(s, "0123456789") != "" {
+		return time.Time{}, &Error{Code: CodeDateFormat,
+			Msg: fmt.Sprintf("%s %s must be a date in yyyymmdd format, such as 20170306", field, excerpt(s, 24))}
+	}
+	y, _ := strconv.Atoi(s[:4])
+	m, _ := strconv.Atoi(s[4:6])
+	d, _ := strconv.Atoi(s[6:])
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, CST)
+	if t.Year() != y || int(t.Month()) != m || t.Day() != d {
+		return time.Time{}, &Error{Code: CodeDateFormat,
+			Msg: fmt.Sprintf("%s %s is not a calendar date", field, s)}
+	}
+	return t, nil
+}
+
+func rangeError(format string, args ...any) *Error {
+	return newError(CodeDateRange, format, args...)
+}
+
+// PerformanceParams are getPerformanceData's parameters.
+type PerformanceParams struct {
+	Time   PerformanceTime    `mapstructure:"time" json:"time"`
+	Module any                `mapstructure:"module" json:"module"` // a number, or a string of digits as in WeChat's example
+	Params []PerformanceParam `mapstructure:"params" json:"params"`
+}
+
+// PerformanceTime is the queried period, as Unix timestamps in seconds.
+type PerformanceTime struct {
+	BeginTimestamp int64 `mapstructure:"beginTimestamp" json:"beginTimestamp"`
+	EndTimestamp   int64 `mapstructure:"endTimestamp" json:"endTimestamp"`
+}
+
+// PerformanceParam is one query condition.
+type PerformanceParam struct {
+	Field string `mapstructure:"field" json:"field"`
+	Value string `mapstructure:"value" json:"value"`
+}
+
+// performanceModules are the documented modules; performanceFields the
+// documented conditions with their values.
+var (
+	performanceModules = []int{10016, 10017, 10021, 10022, 10023}
+	performanceFields  = map[string][]string{
+		"networktype":  {"-1", "3g", "4g", "wifi"},
+		"device_level": {"-1", "1", "2", "3"},
+		"device":       {"-1", "1", "2"},
+	}
+)
+
+// maxPerformanceSpan is the longest period getPerformanceData accepts.
+const maxPerformanceSpan = 30 * 24 * time.Hour
+
+// Check applies getPerformanceData's rules: a known module, known conditions,
+// and a period of at most 30 days given in seconds.
+func (p *PerformanceParams) Check(time.Time) error {
+	if err := checkModule(p.Module); err != nil {
+		return err
+	}
+	for i, c := range p.Params {
+		values, ok := performanceFields[c.Field]
+		if !ok {
+			return newError(CodeInvalidArgs, "params[%d].field %s must be one of device, device_level, networktype",
+				i, excerpt(c.Field, 24))
+		}
+		if !slices.Contains(values, c.Value) {
+			return newError(CodeInvalidArgs, "params[%d].value %s must be one of %s for field %s",
+				i, excerpt(c.Value, 24), strings.Join(values, ", "), c.Field)
+		}
+	}
+	begin, end := p.Time.BeginTimestamp, p.Time.EndTimestamp
+	for _, ts := range []struct {
+		name string
+		v    int64
+	}{{"time.beginTimestamp", begin}, {"time.endTimestamp", end}} {
+		if ts.v <= 0 {
+			return newError(CodeDateFormat, "%s %d must be a positive Unix timestamp in seconds", ts.name, ts.v)
+		}
+		if ts.v > 1e11 {
+			return newError(CodeDateFormat, "%s %d must be in seconds, not milliseconds", ts.name, ts.v)
+		}
+	}
+	if end < begin {
+		return rangeError("time.endTimestamp %d must not be before time.beginTimestamp %d", end, begin)
+	}
+	if d := time.Duration(end-begin) * time.Second; d > maxPerformanceSpan {
+		return rangeError("the period from time.beginTimestamp %d to time.endTimestamp %d spans %.1f days; the most is 30",
+			begin, end, d.Hours()/24)
+	}
+	return nil
+}
+
+func checkModule(m any) error {
+	var text string
+	switch v := m.(type) {
+	case json.Number:
+		text = v.String()
+	case string:
+		text = v
+	default:
+		return newError(CodeInvalidArgs, "module must be a number or a string of digits")
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil || !slices.Contains(performanceModules, n) {
+		return newError(CodeInvalidArgs, "module %s must be one of 10016, 10017, 10021, 10022, 10023", excerpt(text, 24))
+	}
+	return nil
+}
