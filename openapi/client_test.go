@@ -93,8 +93,10 @@ func (w *wechat) client(src openapi.TokenSource) *openapi.Client {
 
 func weekly() (*openapi.Method, openapi.Params) {
 	m, _ := openapi.Lookup("getWeeklyRetain")
-	p := m.Params().(*openapi.DateRange)
-	p.BeginDate, p.EndDate = "20170306", "20170312"
+	p := m.Params()
+	if err := json.Unmarshal([]byte(`{"beginDate":"20170306","endDate":"20170312"}`), p); err != nil {
+		panic(err)
+	}
 	return m, p
 }
 

@@ -15,42 +15,66 @@ var CST = time.FixedZone("CST", 8*60*60)
 
 const dateLayout = "20060102"
 
-// span is the shape of date range a method accepts.
-type span int
+// A span is the shape of date range a method accepts; each is a type, so
+// that the rule is part of the parameters' type rather than their data.
+type span interface{ shape() shape }
+
+type shape int
 
 const (
-	oneDay        span = iota // beginDate == endDate
-	oneWeek                   // Monday..Sunday of one week
-	oneMonth                  // first..last day of one month
-	completeMonth             // oneMonth, and the month is over
-	recentDays                // the last 1, 7 or 30 days ending on endDate
+	oneDay        shape = iota // beginDate == endDate
+	oneWeek                    // Monday..Sunday of one week
+	oneMonth                   // first..last day of one month
+	completeMonth              // oneMonth, and the month is over
+	recentDays                 // the last 1, 7 or 30 days ending on endDate
 )
 
-// DateRange are the parameters of every datacube method.
-type DateRange struct {
+type (
+	day           struct{}
+	week          struct{}
+	month         struct{}
+	finishedMonth struct{}
+	recent        struct{}
+)
+
+func (day) shape() shape           { return oneDay }
+func (week) shape() shape          { return oneWeek }
+func (month) shape() shape         { return oneMonth }
+func (finishedMonth) shape() shape { return completeMonth }
+func (recent) shape() shape        { return recentDays }
+
+// Dates are the parameters of every datacube method; S is the method's rule.
+type Dates[S span] struct {
 	BeginDate string `mapstructure:"beginDate" json:"beginDate"`
 	EndDate   string `mapstructure:"endDate" json:"endDate"`
-
-	span span
 }
 
-func dates(s span) func() Params {
-	return func() Params { return &DateRange{span: s} }
+// newParams returns a constructor of empty P for a registry row.
+func newParams[P any, PP interface {
+	*P
+	Params
+}]() Params {
+	return PP(new(P))
 }
 
 // Check applies the method's date rule: yyyymmdd calendar dates, the range
 // shape, and no date after yesterday in China Standard Time.
-func (r *DateRange) Check(now time.Time) error {
-	begin, err := parseDate("beginDate", r.BeginDate)
+func (r *Dates[S]) Check(now time.Time) error {
+	var s S
+	return checkDates(s.shape(), r.BeginDate, r.EndDate, now)
+}
+
+func checkDates(sh shape, beginDate, endDate string, now time.Time) error {
+	begin, err := parseDate("beginDate", beginDate)
 	if err != nil {
 		return err
 	}
-	end, err := parseDate("endDate", r.EndDate)
+	end, err := parseDate("endDate", endDate)
 	if err != nil {
 		return err
 	}
 	b, e := begin.Format(dateLayout), end.Format(dateLayout)
-	switch r.span {
+	switch sh {
 	case oneDay:
 		if !end.Equal(begin) {
 			return rangeError("endDate %s must equal beginDate %s: this method covers exactly one day", e, b)
@@ -83,7 +107,7 @@ func (r *DateRange) Check(now time.Time) error {
 	if !end.After(yesterday) {
 		return nil
 	}
-	switch r.span {
+	switch sh {
 	case completeMonth:
 		latest := time.Date(today.Year(), today.Month()-1, 1, 0, 0, 0, 0, CST)
 		return rangeError("the month of beginDate %s is not complete: the latest month with data is %s (%s to %s)",

@@ -27,17 +27,17 @@ type Params interface {
 
 // Analysis lists the analysis methods. Adding one is adding a row.
 var Analysis = []Method{
-	{"getDailyRetain", "/datacube/getweanalysisappiddailyretaininfo", dates(oneDay)},
-	{"getWeeklyRetain", "/datacube/getweanalysisappidweeklyretaininfo", dates(oneWeek)},
-	{"getMonthlyRetain", "/datacube/getweanalysisappidmonthlyretaininfo", dates(oneMonth)},
-	{"getDailySummary", "/datacube/getweanalysisappiddailysummarytrend", dates(oneDay)},
-	{"getDailyVisitTrend", "/datacube/getweanalysisappiddailyvisittrend", dates(oneDay)},
-	{"getWeeklyVisitTrend", "/datacube/getweanalysisappidweeklyvisittrend", dates(oneWeek)},
-	{"getMonthlyVisitTrend", "/datacube/getweanalysisappidmonthlyvisittrend", dates(completeMonth)},
-	{"getVisitDistribution", "/datacube/getweanalysisappidvisitdistribution", dates(oneDay)},
-	{"getVisitPage", "/datacube/getweanalysisappidvisitpage", dates(oneDay)},
-	{"getUserPortrait", "/datacube/getweanalysisappiduserportrait", dates(recentDays)},
-	{"getPerformanceData", "/wxa/business/performance/boot", func() Params { return new(PerformanceParams) }},
+	{"getDailyRetain", "/datacube/getweanalysisappiddailyretaininfo", newParams[Dates[day]]},
+	{"getWeeklyRetain", "/datacube/getweanalysisappidweeklyretaininfo", newParams[Dates[week]]},
+	{"getMonthlyRetain", "/datacube/getweanalysisappidmonthlyretaininfo", newParams[Dates[month]]},
+	{"getDailySummary", "/datacube/getweanalysisappiddailysummarytrend", newParams[Dates[day]]},
+	{"getDailyVisitTrend", "/datacube/getweanalysisappiddailyvisittrend", newParams[Dates[day]]},
+	{"getWeeklyVisitTrend", "/datacube/getweanalysisappidweeklyvisittrend", newParams[Dates[week]]},
+	{"getMonthlyVisitTrend", "/datacube/getweanalysisappidmonthlyvisittrend", newParams[Dates[finishedMonth]]},
+	{"getVisitDistribution", "/datacube/getweanalysisappidvisitdistribution", newParams[Dates[day]]},
+	{"getVisitPage", "/datacube/getweanalysisappidvisitpage", newParams[Dates[day]]},
+	{"getUserPortrait", "/datacube/getweanalysisappiduserportrait", newParams[Dates[recent]]},
+	{"getPerformanceData", "/wxa/business/performance/boot", newParams[PerformanceParams]},
 }
 
 // Lookup finds a method by the name a caller gives: "getWeeklyRetain",
