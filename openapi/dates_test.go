@@ -3,7 +3,6 @@ package openapi_test
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -17,9 +16,16 @@ func check(t *testing.T, method string, now time.Time, begin, end string) error 
 	t.Helper()
 	m, ok := openapi.Lookup(method)
 	require.True(t, ok, method)
+	return dateParams(t, m, begin, end).Check(now)
+}
+
+// dateParams returns m's parameters holding begin and end.
+func dateParams(t *testing.T, m *openapi.Method, begin, end string) openapi.Params {
+	b, err := json.Marshal(map[string]string{"beginDate": begin, "endDate": end})
+	require.NoError(t, err)
 	p := m.Params()
-	require.NoError(t, json.Unmarshal(fmt.Appendf(nil, `{"beginDate":%q,"endDate":%q}`, begin, end), p))
-	return p.Check(now)
+	require.NoError(t, json.Unmarshal(b, p))
+	return p
 }
 
 // cst builds an instant from a China Standard Time wall clock.
@@ -194,9 +200,7 @@ func FuzzDateRange(f *testing.F) {
 			if m.Name == "getPerformanceData" {
 				continue
 			}
-			p := m.Params()
-			require.NoError(t, json.Unmarshal(fmt.Appendf(nil, `{"beginDate":%q,"endDate":%q}`, begin, end), p))
-			err := p.Check(now.Add(time.Duration(offset % (1 << 50))))
+			err := dateParams(t, &m, begin, end).Check(now.Add(time.Duration(offset % (1 << 50))))
 			if err == nil {
 				continue
 			}
