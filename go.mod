@@ -8,4 +8,4 @@ require (
 	github.com/tencentyun/scf-go-lib v0.0.0-20211123032342-f972dcd16ff6
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require go.yaml.in/yaml/v3 v3.0.5

@@ -3,6 +3,7 @@ package handler
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,8 +26,12 @@ const (
 // deployment templates and their tests.
 var EnvVars = []string{
 	"WECHAT_APPID", "WECHAT_APPSECRET", "WECHAT_TOKEN_MODE", "WECHAT_ACCESS_TOKEN", "WECHAT_TOKEN_URL",
-	"WECHAT_API_BASE", "ADMIN_OPENIDS", "ALLOW_ANY_CALLER", "ALLOWED_APIS",
+	"WECHAT_API_BASE", "ADMIN_OPENIDS", "ALLOW_ANY_CALLER", "ALLOWED_APIS", "HTTP_API_KEYS",
 }
+
+// MinAPIKeyLength is the shortest HTTP API key accepted: a key is a secret,
+// not a password to remember.
+const MinAPIKeyLength = 16
 
 // Config is the function's configuration. Names starting with WX_ are never
 // used: the platform sets those for each invocation.
@@ -40,8 +45,10 @@ type Config struct {
 	AdminOpenIDs   []string // ADMIN_OPENIDS, comma-separated: Mini Program users allowed to call
 	AllowAnyCaller bool     // ALLOW_ANY_CALLER=true: any Mini Program user may call
 	AllowedAPIs    []string // ALLOWED_APIS, comma-separated method names; empty: all
+	HTTPAPIKeys    []string // HTTP_API_KEYS, comma-separated bearer keys for HTTP events; empty: HTTP refused
 
 	HTTPClient *http.Client     // nil: openapi.DefaultHTTPClient
+	Logger     *slog.Logger     // nil: JSON lines on stdout, which SCF ships to CLS
 	Now        func() time.Time // nil: time.Now; the clock for date rules
 	Backoff    time.Duration    // first retry delay; 0: openapi.DefaultBackoff
 }
@@ -59,6 +66,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.AdminOpenIDs = list(getenv("ADMIN_OPENIDS"))
 	c.AllowedAPIs = list(getenv("ALLOWED_APIS"))
+	c.HTTPAPIKeys = list(getenv("HTTP_API_KEYS"))
 	var errs []error
 	switch v := strings.ToLower(strings.TrimSpace(getenv("ALLOW_ANY_CALLER"))); v {
 	case "", "false", "0", "no":
@@ -108,6 +116,11 @@ func (c *Config) Check() error {
 	case ModeNone:
 	default:
 		errs = append(errs, fmt.Errorf("WECHAT_TOKEN_MODE must be stable, credential, static, url or none, not %q", short(c.TokenMode)))
+	}
+	for i, k := range c.HTTPAPIKeys {
+		if len(k) < MinAPIKeyLength {
+			errs = append(errs, fmt.Errorf("HTTP_API_KEYS: key %d is shorter than %d characters", i+1, MinAPIKeyLength))
+		}
 	}
 	for _, name := range c.AllowedAPIs {
 		if _, ok := openapi.Lookup(name); !ok {

@@ -36,9 +36,12 @@ type Handler struct {
 // New returns a handler for cfg. If cfg does not check out, the handler
 // answers every invocation with the reason, rather than crash-looping.
 func New(cfg Config) *Handler {
-	h := &Handler{cfg: cfg, now: cfg.Now, log: slog.New(slog.NewJSONHandler(os.Stdout, nil))}
+	h := &Handler{cfg: cfg, now: cfg.Now, log: cfg.Logger}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	}
 	if h.err = h.cfg.Check(); h.err != nil {
 		return h
@@ -87,17 +90,28 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 }
 
 func (h *Handler) serve(ctx context.Context, payload []byte) ([]byte, *openapi.Error) {
-	if h.err != nil {
-		return nil, &openapi.Error{Code: openapi.CodeConfig,
-			Msg: "the function is misconfigured: " + strings.ReplaceAll(h.err.Error(), "\n", "; ")}
+	ev, e := decodeEvent(payload)
+	switch {
+	case e == nil && isHTTP(ev):
+		return h.serveHTTP(ctx, payload), nil
+	case h.err != nil:
+		return nil, h.configError()
+	case e != nil:
+		return nil, e
 	}
 	if e := h.authorize(ctx); e != nil {
 		return nil, e
 	}
-	ev, e := decodeEvent(payload)
-	if e != nil {
-		return nil, e
-	}
+	return h.call(ctx, ev)
+}
+
+func (h *Handler) configError() *openapi.Error {
+	return &openapi.Error{Code: openapi.CodeConfig,
+		Msg: "the function is misconfigured: " + strings.ReplaceAll(h.err.Error(), "\n", "; ")}
+}
+
+// call serves an authorised event: the action, then its parameters.
+func (h *Handler) call(ctx context.Context, ev map[string]any) ([]byte, *openapi.Error) {
 	m, e := method(ev)
 	if e != nil {
 		return nil, e

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -314,10 +315,14 @@ type panicTransport struct{}
 func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("boom") }
 
 func TestPanicNeverEscapes(t *testing.T) {
-	cfg := handler.Config{TokenMode: handler.ModeStatic, AccessToken: token, HTTPClient: &http.Client{Transport: panicTransport{}}}
+	var logs bytes.Buffer
+	cfg := handler.Config{TokenMode: handler.ModeStatic, AccessToken: token, HTTPClient: &http.Client{Transport: panicTransport{}},
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 	res := invoke(t, handler.New(cfg), context.Background(), `{"action":"getDailyRetain","beginDate":"20170313","endDate":"20170313"}`)
 	assert.Equal(t, json.Number("-601001"), res["errCode"])
 	assert.Equal(t, "openapi.analysis:fail system error: internal error", res["errMsg"])
+	assert.Contains(t, logs.String(), `"msg":"panic","panic":"boom"`)
+	assert.NotContains(t, logs.String(), token)
 }
 
 // A wrong AppSecret is named by WeChat's code; neither it nor a token
@@ -340,13 +345,15 @@ func TestSecretsNotInResults(t *testing.T) {
 }
 
 func TestDeadlineMargin(t *testing.T) {
+	release := make(chan struct{})
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case <-r.Context().Done():
+		case <-release:
 		case <-time.After(3 * time.Second):
 		}
 	}))
 	defer slow.Close()
+	defer close(release) // before Close, which waits for the handler
 	h := handler.New(handler.Config{TokenMode: handler.ModeStatic, AccessToken: token, APIBase: slow.URL})
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
