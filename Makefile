@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := main
 GOFLAGS_BUILD := -trimpath -ldflags="-s -w"
 
-.PHONY: all build zip test lint fuzz clean
+.PHONY: all build zip test lint fuzz run invoke emulator local clean
 
 all: lint test build
 
@@ -14,6 +14,24 @@ build:
 ## zip: main.zip with the binary at its root, ready to upload
 zip: build
 	$(GO) run ./internal/mkzip main.zip $(BIN)
+
+## run: build, then invoke getWeeklyRetain for last week through SCF's RPC protocol, against
+## the built-in WeChat emulator unless WECHAT_APPID and WECHAT_APPSECRET are set
+run: local
+	$(GO) run ./cmd/scfinvoke -bin bin/main -last-week -table
+
+## invoke: invoke any event, e.g. make invoke EVENT=events/getVisitPage.json
+invoke: local
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json"; exit 2; }
+	$(GO) run ./cmd/scfinvoke -bin bin/main -event $(EVENT)
+
+## emulator: the WeChat API emulator alone, on 127.0.0.1:8090
+emulator:
+	$(GO) run ./cmd/wxemu
+
+# local: the function for this machine, for run and invoke
+local:
+	$(GO) build -o bin/main .
 
 ## test: every test, with the race detector
 test:
@@ -34,4 +52,4 @@ fuzz:
 	$(GO) test ./openapi -run '^$$' -fuzz '^FuzzDateRange$$' -fuzztime $(FUZZTIME)
 
 clean:
-	rm -f $(BIN) main.zip
+	rm -rf $(BIN) main.zip bin

@@ -74,6 +74,9 @@ func run() (int, error) {
 		fmt.Fprintf(os.Stderr, "scfinvoke: no WeChat credentials set: using the built-in emulator at %s\n", url)
 		env = append(env, "WECHAT_TOKEN_MODE=stable", "WECHAT_APPID="+emulator.DefaultAppID,
 			"WECHAT_APPSECRET="+emulator.DefaultSecret, "WECHAT_API_BASE="+url)
+		if os.Getenv("HTTP_API_KEYS") == "" {
+			env = append(env, "HTTP_API_KEYS="+LocalAPIKey)
+		}
 	}
 
 	p, err := scf.Start(*bin, env, 10*time.Second)
@@ -109,8 +112,20 @@ func run() (int, error) {
 		VisitUvNew []keyValue
 		VisitUv    []keyValue
 		RefDate    string
+		StatusCode int
+		Body       *string
 	}
 	_ = json.Unmarshal(out, &res)
+	if res.Body != nil { // an HTTP response: show its body too
+		pretty.Reset()
+		if json.Indent(&pretty, []byte(*res.Body), "", "  ") == nil {
+			fmt.Printf("body:\n%s\n", pretty.String())
+		}
+		if res.StatusCode == 200 {
+			return 0, nil
+		}
+		return 1, nil
+	}
 	if *table && len(res.VisitUv) > 0 {
 		printTable(os.Stdout, res.RefDate, res.VisitUvNew, res.VisitUv)
 	}
@@ -120,6 +135,10 @@ func run() (int, error) {
 	}
 	return 0, nil
 }
+
+// LocalAPIKey is the HTTP API key of a function run against the emulator,
+// as events/http-*.json present it. It guards nothing real.
+const LocalAPIKey = "local-emulator-key-not-a-secret"
 
 func hasCredentials() bool {
 	set := func(k string) bool { return os.Getenv(k) != "" }
