@@ -2,36 +2,43 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/rpc"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
+	"runtime"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
+
+	"github.com/wxanalysis/wxanalysis/emulator"
+	"github.com/wxanalysis/wxanalysis/internal/scf"
 )
 
-// TestBinaryServesSCFProtocol builds the function as it is deployed and
-// drives it the way SCF does: _LAMBDA_SERVER_PORT, net/rpc, Function.Ping,
-// Function.Invoke.
-func TestBinaryServesSCFProtocol(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "main")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+const apiKey = "e2e-test-key-0123456789"
 
+// startFunction builds the function as `make build` does and starts it the
+// way SCF does, with env on top of a minimal environment.
+func startFunction(t *testing.T, env ...string) *scf.Process {
+	t.Helper()
+	bin := buildFunction(t, runtime.GOOS, runtime.GOARCH)
+	p, err := scf.Start(bin, env, 10*time.Second)
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+var invocation = scf.Invocation{FunctionName: "analysis", Namespace: "default", Timeout: 5 * time.Second, MemoryMB: 128}
+
+// TestBinaryServesSCFProtocol drives the deployable binary the way SCF does:
+// _LAMBDA_SERVER_PORT, net/rpc, Function.Ping, Function.Invoke.
+func TestBinaryServesSCFProtocol(t *testing.T) {
 	const token = "STATIC-TOKEN"
 	wechat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -44,42 +51,15 @@ func TestBinaryServesSCFProtocol(t *testing.T) {
 		io.WriteString(w, `{"ref_date":"20170306-20170312","visit_uv_new":[{"key":0,"value":0},{"key":1,"value":16853}],"visit_uv":[{"key":0,"value":0},{"key":1,"value":99310}]}`)
 	}))
 	defer wechat.Close()
-
-	port := freePort(t)
-	cmd := exec.Command(bin)
-	cmd.Env = []string{
-		"_LAMBDA_SERVER_PORT=" + strconv.Itoa(port),
-		"WECHAT_TOKEN_MODE=static", "WECHAT_ACCESS_TOKEN=" + token, "WECHAT_API_BASE=" + wechat.URL,
-		"ADMIN_OPENIDS=o-admin",
-	}
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-
-	client := dial(t, port)
-	defer client.Close()
-	require.NoError(t, client.Call("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}))
+	p := startFunction(t, "WECHAT_TOKEN_MODE=static", "WECHAT_ACCESS_TOKEN="+token, "WECHAT_API_BASE="+wechat.URL, "ADMIN_OPENIDS=o-admin")
 
 	invoke := func(env map[string]string) string {
-		envJSON, err := json.Marshal(env)
+		inv := invocation
+		inv.Environment = env
+		out, err := p.Invoke([]byte(`{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`), inv)
 		require.NoError(t, err)
-		deadline := time.Now().Add(3 * time.Second)
-		req := &messages.InvokeRequest{
-			Payload:      []byte(`{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`),
-			RequestId:    "req-1",
-			Deadline:     messages.InvokeRequest_Timestamp{Seconds: deadline.Unix(), Nanos: int64(deadline.Nanosecond())},
-			FunctionName: "analysis",
-			Environment:  string(envJSON),
-		}
-		var resp messages.InvokeResponse
-		require.NoError(t, client.Call("Function.Invoke", req, &resp))
-		require.Nil(t, resp.Error)
-		return string(resp.Payload)
+		return string(out)
 	}
-
 	want := `{"refDate":"20170306-20170312","visitUvNew":[{"key":0,"value":0},{"key":1,"value":16853}],` +
 		`"visitUv":[{"key":0,"value":0},{"key":1,"value":99310}],"errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`
 	assert.Equal(t, want, invoke(nil))
@@ -94,20 +74,109 @@ func TestBinaryServesSCFProtocol(t *testing.T) {
 	assert.Equal(t, want, invoke(miniProgram))
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// TestEndToEnd invokes every sample event through the binary and the RPC
+// protocol against the emulator, and checks each result field by field
+// against the documented cloud result of its method.
+func TestEndToEnd(t *testing.T) {
+	emu := httptest.NewServer(emulator.New(emulator.Config{}))
+	defer emu.Close()
+	p := startFunction(t, "WECHAT_APPID="+emulator.DefaultAppID, "WECHAT_APPSECRET="+emulator.DefaultSecret,
+		"WECHAT_API_BASE="+emu.URL, "HTTP_API_KEYS="+apiKey)
+
+	events, err := filepath.Glob("events/get*.json")
 	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	require.Len(t, events, 11, "one sample event per method")
+	for _, file := range events {
+		action := strings.TrimSuffix(filepath.Base(file), ".json")
+		t.Run(action, func(t *testing.T) {
+			event, err := os.ReadFile(file)
+			require.NoError(t, err)
+			out, err := p.Invoke(event, invocation)
+			require.NoError(t, err)
+			var got map[string]any
+			require.NoError(t, json.Unmarshal(out, &got), "%s", out)
+			assert.EqualValues(t, 0, got["errCode"], "%s", out)
+			assert.Equal(t, "openapi.analysis."+action+":ok", got["errMsg"])
+
+			// The documented cloud result's fields are all there, with the
+			// same JSON types; the emulator may add documented fields the
+			// examples leave out.
+			doc := documented(t, action)
+			gotShape, docShape := shape(got, ""), shape(doc, "")
+			for path, typ := range docShape {
+				assert.Equal(t, typ, gotShape[path], "field %s", path)
+			}
+			for path := range gotShape {
+				if _, ok := docShape[path]; !ok {
+					assert.Contains(t, []string{"list[].stayTimeUv"}, path, "undocumented field %s", path)
+				}
+			}
+		})
+	}
+
+	t.Run("HTTP event", func(t *testing.T) {
+		event, err := os.ReadFile("events/http-getWeeklyRetain.json")
+		require.NoError(t, err)
+		event = []byte(strings.Replace(string(event), "local-emulator-key-not-a-secret", apiKey, 1))
+		out, err := p.Invoke(event, invocation)
+		require.NoError(t, err)
+		var resp struct {
+			StatusCode int
+			Headers    map[string]string
+			Body       string
+		}
+		require.NoError(t, json.Unmarshal(out, &resp))
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.Equal(t, "application/json; charset=utf-8", resp.Headers["Content-Type"])
+		var body map[string]any
+		require.NoError(t, json.Unmarshal([]byte(resp.Body), &body))
+		assert.Equal(t, "20170306-20170312", body["refDate"])
+		assert.EqualValues(t, 0, body["errCode"])
+		assert.Len(t, body["visitUv"], 5)
+	})
 }
 
-func dial(t *testing.T, port int) *rpc.Client {
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(20 * time.Millisecond) {
-		if c, err := rpc.Dial("tcp", addr); err == nil {
-			return c
+func documented(t *testing.T, action string) map[string]any {
+	files, err := filepath.Glob("handler/testdata/examples/*_" + action + ".json")
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	b, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	var ex struct{ Result map[string]any }
+	require.NoError(t, json.Unmarshal(b, &ex))
+	return ex.Result
+}
+
+// shape maps each field path of v (arrays as []) to its JSON type.
+func shape(v any, path string) map[string]string {
+	out := map[string]string{}
+	var walk func(v any, path string)
+	walk = func(v any, path string) {
+		switch t := v.(type) {
+		case map[string]any:
+			out[path] = "object"
+			keys := make([]string, 0, len(t))
+			for k := range t {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				walk(t[k], p)
+			}
+		case []any:
+			out[path] = "array"
+			for _, e := range t {
+				walk(e, path+"[]")
+			}
+		default:
+			out[path] = fmt.Sprintf("%T", v)
 		}
 	}
-	t.Fatalf("the function did not listen on %s", addr)
-	return nil
+	walk(v, path)
+	delete(out, "")
+	return out
 }
