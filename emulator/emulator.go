@@ -299,16 +299,18 @@ func (e *Emulator) analysis(w http.ResponseWriter, r *http.Request, m *openapi.M
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	// Read the body first: only then does net/http notice a client that
+	// gives up during an injected latency.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
+	if err != nil {
+		return
+	}
 	faults = append(faults, e.takeFaults()...)
 	if done := e.inject(w, r, faults, m); done {
 		return
 	}
 	if code := e.checkToken(r.URL.Query().Get("access_token")); code != 0 {
 		writeErr(w, code)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
-	if err != nil {
 		return
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
