@@ -13,11 +13,14 @@
 // never changed: strings are copied byte for byte and numbers digit for digit,
 // so 12345678901234567890 stays exact. Object members keep their order. When
 // two keys of one object end up with the same name, the key whose name changed
-// wins over one that did not; between equals, the later one wins (that is what
-// the SDK's in-place conversion of a parsed object amounts to).
+// wins over one that did not; between two changed keys, the one that first
+// appears later wins, with its last value. That is what the SDK's in-place
+// conversion of an object from JSON.parse (a repeated key keeps its first
+// place and its last value) amounts to.
 package casing
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"sync"
@@ -104,7 +107,7 @@ func Camel(src []byte) ([]byte, error) { return ToCamel.Append(make([]byte, 0, l
 // SnakeKey converts one camelCase name to snake_case: "beginDate" gives
 // "begin_date", "pageURL" gives "page_u_r_l".
 func SnakeKey(name string) string {
-	b, changed := snakeRaw(nil, []byte(name))
+	b, changed := snake(nil, []byte(name), plain)
 	if !changed {
 		return name
 	}
@@ -114,17 +117,24 @@ func SnakeKey(name string) string {
 // CamelKey converts one snake_case name to camelCase: "visit_uv_new" gives
 // "visitUvNew", "a__b" gives "a_B", "x_1y" stays "x_1y".
 func CamelKey(name string) string {
-	b, changed := camelRaw(nil, []byte(name))
+	b, changed := camel(nil, []byte(name), plain)
 	if !changed {
 		return name
 	}
 	return string(b)
 }
 
-// snakeRaw appends the snake_case form of a key given as the raw bytes between
-// its quotes. Escapes are kept as written unless they stand for a capital,
-// which the SDK sees as the decoded letter.
-func snakeRaw(dst, raw []byte) ([]byte, bool) {
+// A unitFunc reads the character at raw[i]: the ASCII character it stands
+// for (0 if none the rules care about) and how many bytes it takes.
+type unitFunc func(raw []byte, i int) (byte, int)
+
+func snakeRaw(dst, raw []byte) ([]byte, bool) { return snake(dst, raw, escaped) }
+
+func camelRaw(dst, raw []byte) ([]byte, bool) { return camel(dst, raw, escaped) }
+
+// snake appends the snake_case form of raw. Characters are copied as written
+// unless they stand for a capital.
+func snake(dst, raw []byte, unit unitFunc) ([]byte, bool) {
 	changed := false
 	for i, pos := 0, 0; i < len(raw); pos++ {
 		c, n := unit(raw, i)
@@ -142,8 +152,8 @@ func snakeRaw(dst, raw []byte) ([]byte, bool) {
 	return dst, changed
 }
 
-// camelRaw appends the camelCase form of a raw key.
-func camelRaw(dst, raw []byte) ([]byte, bool) {
+// camel appends the camelCase form of raw.
+func camel(dst, raw []byte, unit unitFunc) ([]byte, bool) {
 	changed := false
 	for i := 0; i < len(raw); {
 		c, n := unit(raw, i)
@@ -161,10 +171,12 @@ func camelRaw(dst, raw []byte) ([]byte, bool) {
 	return dst, changed
 }
 
-// unit decodes the character at raw[i] of a validated JSON string body. It
-// returns the ASCII character it stands for (0 when it is not ASCII or is an
-// escape for a non-letter we need not see) and the number of bytes it takes.
-func unit(raw []byte, i int) (byte, int) {
+// plain reads a decoded name: every byte is itself.
+func plain(raw []byte, i int) (byte, int) { return raw[i], 1 }
+
+// escaped reads the body of a validated JSON string, where \u0041 is the
+// letter A, as the SDK sees it after parsing.
+func escaped(raw []byte, i int) (byte, int) {
 	c := raw[i]
 	if c != '\\' {
 		return c, 1
@@ -196,8 +208,15 @@ func hexVal(c byte) byte {
 type member struct {
 	start   int  // offset of the member (its leading comma, if any) in dst
 	ks, ke  int  // offsets of the key's bytes between its quotes in dst
+	rank    int  // index of the first appearance of its source key in the object
 	changed bool // the conversion changed the key
 	escaped bool // the key has escapes, so equal keys may differ in bytes
+}
+
+// rawKey is a source key: the bytes between its quotes in src.
+type rawKey struct {
+	ks, ke  int
+	escaped bool
 }
 
 type state struct {
@@ -205,6 +224,7 @@ type state struct {
 	src     []byte
 	dst     []byte
 	members []member
+	keys    []rawKey               // the distinct source keys of the objects being read
 	drop    func(k, v []byte) bool // AppendMembers: which top-level members to leave out
 	bare    bool                   // AppendMembers: write the top-level object without braces
 	written int                    // AppendMembers: members written at the top level
@@ -221,6 +241,7 @@ func getState(c Converter, src, dst []byte) *state {
 func putState(s *state) {
 	s.src, s.dst, s.drop, s.bare = nil, nil, nil, false
 	s.members = s.members[:0]
+	s.keys = s.keys[:0]
 	s.written = 0
 	statePool.Put(s)
 }
@@ -400,8 +421,8 @@ func (s *state) object(i, depth int) (int, error) {
 	}
 	drop, bare := s.drop, s.bare
 	s.drop, s.bare = nil, false // they apply to the outermost object only
-	base := len(s.members)
-	defer func() { s.members = s.members[:base] }()
+	base, keyBase := len(s.members), len(s.keys)
+	defer func() { s.members, s.keys = s.members[:base], s.keys[:keyBase] }()
 
 	if !bare {
 		s.dst = append(s.dst, '{')
@@ -429,7 +450,8 @@ func (s *state) object(i, depth int) (int, error) {
 		ks := len(s.dst)
 		var changed bool
 		s.dst, changed = s.conv.key(s.dst, s.src[i+1:j-1])
-		m := member{start: start, ks: ks, ke: len(s.dst), changed: changed, escaped: escaped}
+		m := member{start: start, ks: ks, ke: len(s.dst), changed: changed, escaped: escaped,
+			rank: s.rank(keyBase, rawKey{i + 1, j - 1, escaped})}
 		s.dst = append(s.dst, '"', ':')
 
 		i = s.ws(j)
@@ -467,17 +489,32 @@ func (s *state) object(i, depth int) (int, error) {
 	}
 }
 
+// rank returns the index, among the distinct source keys of the object whose
+// keys start at keys[base], of k's first appearance, recording k if it is new.
+func (s *state) rank(base int, k rawKey) int {
+	for r := base; r < len(s.keys); r++ {
+		if s.equal(s.src[s.keys[r].ks:s.keys[r].ke], s.src[k.ks:k.ke], s.keys[r].escaped || k.escaped) {
+			return r - base
+		}
+	}
+	s.keys = append(s.keys, k)
+	return len(s.keys) - 1 - base
+}
+
 // resolve settles a collision between the member m being written and an
 // earlier member of the same object (members[base:]). It reports whether m is
 // kept; when m wins, the earlier member is cut out of dst.
 func (s *state) resolve(base int, m *member) bool {
 	for k := base; k < len(s.members); k++ {
 		o := s.members[k]
-		if !s.sameKey(o, *m) {
+		if !s.equal(s.dst[o.ks:o.ke], s.dst[m.ks:m.ke], o.escaped || m.escaped) {
 			continue
 		}
-		if o.changed && !m.changed {
-			return false // the earlier, converted key keeps its place
+		// The same source key: its last value. Otherwise a converted key
+		// beats one that is not, and between converted keys the one that
+		// first appears later wins.
+		if o.rank != m.rank && (o.changed && !m.changed || o.changed == m.changed && o.rank > m.rank) {
+			return false
 		}
 		s.cut(base, k, m)
 		return true
@@ -517,21 +554,20 @@ func (s *state) shift(p *member, n int, first bool) {
 	p.start -= n
 }
 
-func (s *state) sameKey(a, b member) bool {
-	ka, kb := s.dst[a.ks:a.ke], s.dst[b.ks:b.ke]
-	if !a.escaped && !b.escaped {
-		return string(ka) == string(kb)
+// equal compares two keys given as the bytes between their quotes; keys
+// with escapes are compared decoded.
+func (s *state) equal(a, b []byte, escaped bool) bool {
+	if !escaped {
+		return string(a) == string(b)
 	}
-	return unquote(ka) == unquote(kb)
+	return unquote(a) == unquote(b)
 }
 
-// unquote decodes the body of a validated JSON string.
+// unquote decodes the body of a validated JSON string as encoding/json does.
 func unquote(raw []byte) string {
-	v, err := strconv.Unquote(`"` + string(raw) + `"`)
-	if err != nil {
-		// JSON escapes that Go's syntax lacks (\/ and lone surrogates):
-		// compare them as written.
-		return string(raw)
+	var v string
+	if err := json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &v); err != nil {
+		return string(raw) // validated already: cannot happen
 	}
 	return v
 }

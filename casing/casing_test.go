@@ -21,7 +21,7 @@ func TestKeys(t *testing.T) {
 	snake := map[string]string{
 		"beginDate": "begin_date", "BeginX": "begin_x", "pageURL": "page_u_r_l", "a_bC": "a_b_c",
 		"beginTimestamp": "begin_timestamp", "begin_date": "begin_date", "": "", "A": "a",
-		"visitUV": "visit_u_v", "中文Key": "中文_key", "x1Y": "x1_y",
+		"visitUV": "visit_u_v", "中文Key": "中文_key", "x1Y": "x1_y", `\`: `\`, `a\Bc`: `a\_bc`, `\u0041`: `\u0041`,
 	}
 	for in, want := range snake {
 		assert.Equal(t, want, casing.SnakeKey(in), "SnakeKey(%q)", in)
@@ -30,7 +30,7 @@ func TestKeys(t *testing.T) {
 		"visit_uv_new": "visitUvNew", "item_list": "itemList", "_x": "X", "a__b": "a_B",
 		"x_1y": "x_1y", "A_B": "A_B", "k_": "k_", "u_中文_key": "u_中文Key", "refdate": "refdate",
 		"page_staytime_pv": "pageStaytimePv", "entrypage_pv": "entrypagePv", "__a": "_A", "": "",
-		"top_10": "top_10", "a___b": "a__B",
+		"top_10": "top_10", "a___b": "a__B", `\`: `\`, `x\_y`: `x\Y`, `\u005fa`: `\u005fa`,
 	}
 	for in, want := range camel {
 		assert.Equal(t, want, casing.CamelKey(in), "CamelKey(%q)", in)
@@ -69,6 +69,9 @@ func TestConvert(t *testing.T) {
 		{"unchanged loses to earlier changed", casing.ToCamel, `{"a_b":1,"x":0,"aB":2,"y":3}`, `{"aB":1,"x":0,"y":3}`},
 		{"two changed: later wins", casing.ToCamel, `{"_a_b":1,"_aB":2}`, `{"AB":2}`},
 		{"duplicates: later wins", casing.ToCamel, `{"k":1,"k":2}`, `{"k":2}`},
+		{"a repeated key ranks by its first place", casing.ToCamel, `{"_aB":0,"_a_b":0,"_aB":1}`, `{"AB":0}`},
+		{"a repeated converted key keeps its win", casing.ToCamel, `{"a_b":1,"aB":2,"a_b":3}`, `{"aB":3}`},
+		{"a repeated plain key loses to a converted one", casing.ToCamel, `{"aB":1,"a_b":2,"aB":3}`, `{"aB":2}`},
 		{"escaped duplicate", casing.ToCamel, `{"k":1,"\u006b":2}`, `{"\u006b":2}`},
 		{"snake collision", casing.ToSnake, `{"a_b":1,"aB":2,"c":3}`, `{"a_b":2,"c":3}`},
 	}
