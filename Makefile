@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := main
 GOFLAGS_BUILD := -trimpath -ldflags="-s -w"
 
-.PHONY: all build zip test lint fuzz run invoke emulator local clean
+.PHONY: all build zip test lint fuzz conformance run invoke emulator local clean
 
 all: lint test build
 
@@ -51,5 +51,16 @@ fuzz:
 	$(GO) test ./casing -run '^$$' -fuzz '^FuzzToSnake$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./openapi -run '^$$' -fuzz '^FuzzDateRange$$' -fuzztime $(FUZZTIME)
 
+## conformance: reinstall wx-server-sdk (conformance/package-lock.json), record its answers to
+## conformance/cases.json again, fail if any golden file changed, and compare the function with them
+conformance:
+	cd conformance && npm ci --no-audit --no-fund --loglevel=error
+	cd conformance && node harness.js
+	@if ! git diff --quiet HEAD -- conformance/golden || \
+		[ -n "$$(git ls-files --others --exclude-standard -- conformance/golden)" ]; then \
+		echo "conformance: wx-server-sdk's answers differ from the committed golden files:"; \
+		git status --short -- conformance/golden; exit 1; fi
+	$(GO) test -count=1 -run '^TestConformance$$' ./conformance
+
 clean:
-	rm -rf $(BIN) main.zip bin
+	rm -rf $(BIN) main.zip bin conformance/node_modules

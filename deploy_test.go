@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/wxanalysis/wxanalysis/handler"
+	"github.com/wxanalysis/wxanalysis/internal/scf"
 	"github.com/wxanalysis/wxanalysis/internal/tcsam"
 )
 
@@ -38,10 +39,7 @@ func buildFunction(t *testing.T, goos, goarch string) string {
 	dir, err := os.MkdirTemp("", "wxanalysis-build")
 	require.NoError(t, err)
 	bin := filepath.Join(dir, "main")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch)
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	require.NoError(t, scf.Build(".", bin, goos, goarch))
 	builds.Store(key, bin)
 	return bin
 }

@@ -216,11 +216,8 @@ func send(ctx context.Context, hc *http.Client, method, rawURL string, body []by
 // does: an errcode that is truthy is a failure; otherwise errcode and errmsg
 // go, keys turn camelCase, and errMsg and errCode 0 are added.
 func answer(m *Method, r *response) ([]byte, *Error) {
-	if len(r.body) == 0 {
-		if !r.ok() {
-			return nil, httpError(r)
-		}
-		return nil, newError(CodeInternal, "internal server error, empty resp buffer")
+	if len(r.body) == 0 && !r.ok() {
+		return nil, httpError(r)
 	}
 	mediaType, _, _ := mime.ParseMediaType(r.ctype)
 	out, code, err := convert(m, r.body)
@@ -232,8 +229,9 @@ func answer(m *Method, r *response) ([]byte, *Error) {
 		out = append(append([]byte(nil), `{"result":`...), jsonString(r.body)...)
 		return appendOK(out, m, 1), nil
 	case err != nil:
+		// The SDK's message, with at most 200 characters of the body.
 		return nil, newError(CodeInternal, "wechat server internal error, response body is invalid json: %s",
-			excerpt(string(r.body), 200))
+			truncate(string(r.body), 200))
 	case code != nil:
 		return nil, code
 	case !r.ok():
@@ -314,7 +312,7 @@ func failure(errcode, errmsg []byte, hasMsg bool) *Error {
 	code, err := strconv.Atoi(string(errcode))
 	if err != nil {
 		return newError(CodeInternal, "wechat server internal error, errcode %s is not an integer",
-			excerpt(string(errcode), 40))
+			truncate(string(errcode), 40))
 	}
 	return wechatError(code, msg)
 }

@@ -179,13 +179,25 @@ func Redact(err error) error {
 // excerpt returns at most n runes of s, quoted, for echoing input back in a
 // message without repeating a long or hostile value whole.
 func excerpt(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	t := truncate(s, n)
+	if len(t) == len(s) {
 		return strconv.Quote(s)
 	}
+	return strconv.Quote(strings.TrimSuffix(t, "…")) + "…"
+}
+
+// truncate returns s, or its first n runes and "…".
+func truncate(s string, n int) string {
 	i := 0
 	for k := 0; k < n; k++ {
+		if i >= len(s) {
+			return s
+		}
 		_, size := utf8.DecodeRuneInString(s[i:])
 		i += size
 	}
-	return strconv.Quote(s[:i]) + "…"
+	if i >= len(s) {
+		return s
+	}
+	return s[:i] + "…"
 }
