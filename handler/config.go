@@ -26,7 +26,7 @@ const (
 // deployment templates and their tests.
 var EnvVars = []string{
 	"WECHAT_APPID", "WECHAT_APPSECRET", "WECHAT_TOKEN_MODE", "WECHAT_ACCESS_TOKEN", "WECHAT_TOKEN_URL",
-	"WECHAT_API_BASE", "ADMIN_OPENIDS", "ALLOW_ANY_CALLER", "ALLOWED_APIS", "HTTP_API_KEYS",
+	"WECHAT_API_BASE", "ADMIN_OPENIDS", "ALLOW_ANY_CALLER", "ALLOWED_APIS", "HTTP_API_KEYS", "LOG_LEVEL",
 }
 
 // MinAPIKeyLength is the shortest HTTP API key accepted: a key is a secret,
@@ -36,16 +36,17 @@ const MinAPIKeyLength = 16
 // Config is the function's configuration. Names starting with WX_ are never
 // used: the platform sets those for each invocation.
 type Config struct {
-	AppID          string   // WECHAT_APPID
-	AppSecret      string   // WECHAT_APPSECRET
-	TokenMode      string   // WECHAT_TOKEN_MODE: stable, credential, static, url or none
-	AccessToken    string   // WECHAT_ACCESS_TOKEN, for static
-	TokenURL       string   // WECHAT_TOKEN_URL, for url
-	APIBase        string   // WECHAT_API_BASE, default https://api.weixin.qq.com
-	AdminOpenIDs   []string // ADMIN_OPENIDS, comma-separated: Mini Program users allowed to call
-	AllowAnyCaller bool     // ALLOW_ANY_CALLER=true: any Mini Program user may call
-	AllowedAPIs    []string // ALLOWED_APIS, comma-separated method names; empty: all
-	HTTPAPIKeys    []string // HTTP_API_KEYS, comma-separated bearer keys for HTTP events; empty: HTTP refused
+	AppID          string     // WECHAT_APPID
+	AppSecret      string     // WECHAT_APPSECRET
+	TokenMode      string     // WECHAT_TOKEN_MODE: stable, credential, static, url or none
+	AccessToken    string     // WECHAT_ACCESS_TOKEN, for static
+	TokenURL       string     // WECHAT_TOKEN_URL, for url
+	APIBase        string     // WECHAT_API_BASE, default https://api.weixin.qq.com
+	AdminOpenIDs   []string   // ADMIN_OPENIDS, comma-separated: Mini Program users allowed to call
+	AllowAnyCaller bool       // ALLOW_ANY_CALLER=true: any Mini Program user may call
+	AllowedAPIs    []string   // ALLOWED_APIS, comma-separated method names; empty: all
+	HTTPAPIKeys    []string   // HTTP_API_KEYS, comma-separated bearer keys for HTTP events; empty: HTTP refused
+	LogLevel       slog.Level // LOG_LEVEL: debug, info (the default), warn or error
 
 	HTTPClient *http.Client     // nil: openapi.DefaultHTTPClient
 	Logger     *slog.Logger     // nil: JSON lines on stdout, which SCF ships to CLS
@@ -74,6 +75,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.AllowAnyCaller = true
 	default:
 		errs = append(errs, fmt.Errorf("ALLOW_ANY_CALLER must be true or false, not %q", short(v)))
+	}
+	if lvl := strings.TrimSpace(getenv("LOG_LEVEL")); lvl != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
+			errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, not %q", short(lvl)))
+		}
 	}
 	if err := c.Check(); err != nil {
 		errs = append(errs, err)

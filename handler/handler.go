@@ -41,7 +41,7 @@ func New(cfg Config) *Handler {
 		h.now = time.Now
 	}
 	if h.log == nil {
-		h.log = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+		h.log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	}
 	if h.err = h.cfg.Check(); h.err != nil {
 		return h
@@ -50,7 +50,11 @@ func New(cfg Config) *Handler {
 	if hc == nil {
 		hc = openapi.DefaultHTTPClient
 	}
-	h.client = &openapi.Client{BaseURL: h.cfg.APIBase, HTTPClient: hc, Tokens: h.cfg.tokens(hc), Backoff: cfg.Backoff}
+	tokens := h.cfg.tokens(hc)
+	if tokens != nil {
+		tokens.SetLogger(h.log, h.cfg.TokenMode)
+	}
+	h.client = &openapi.Client{BaseURL: h.cfg.APIBase, HTTPClient: hc, Tokens: tokens, Backoff: cfg.Backoff}
 	return h
 }
 
@@ -68,41 +72,78 @@ func FromEnv(getenv func(string) string) *Handler {
 // function answers before the platform cuts it off.
 const deadlineMargin = 100 * time.Millisecond
 
+// record is what an invocation's log line says.
+type record struct {
+	caller string // "miniprogram", "http" or "direct"
+	action string
+	code   int // errCode
+	status int // HTTP status, for an HTTP event
+	stats  openapi.CallStats
+}
+
 // Invoke serves one invocation. Success and failure alike are the function's
 // result, shaped as wx-server-sdk's: never a function error, never a panic.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err error) {
+	start := time.Now()
+	rec := &record{caller: "direct"}
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			out = errorResult(&openapi.Error{Code: openapi.CodeInternal, Msg: "system error: internal error"})
+			e := &openapi.Error{Code: openapi.CodeInternal, Msg: "system error: internal error"}
+			out, rec.code = errorResult(e), e.Code
 		}
+		h.logInvocation(ctx, rec, time.Since(start))
 	}()
+	ctx = openapi.WithStats(ctx, &rec.stats)
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) > 2*deadlineMargin {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
 		defer cancel()
 	}
-	res, e := h.serve(ctx, payload)
+	res, e := h.serve(ctx, payload, rec)
 	if e != nil {
+		rec.code = e.Code
 		return errorResult(e), nil
 	}
 	return res, nil
 }
 
-func (h *Handler) serve(ctx context.Context, payload []byte) ([]byte, *openapi.Error) {
+// logInvocation writes the invocation's one log line: never a token, a
+// secret, a parameter value or the caller's openid.
+func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duration) {
+	attrs := []any{"caller", rec.caller, "action", rec.action, "errCode", rec.code,
+		"attempts", rec.stats.Attempts, "latency_ms", float64(d.Microseconds()) / 1000}
+	if fc, ok := functioncontext.FromContext(ctx); ok {
+		attrs = append([]any{"request_id", fc.RequestID}, attrs...)
+	}
+	if rec.stats.TokenRefreshes > 0 {
+		attrs = append(attrs, "token_refreshes", rec.stats.TokenRefreshes)
+	}
+	if rec.status != 0 {
+		attrs = append(attrs, "status", rec.status)
+	}
+	level := slog.LevelInfo
+	if rec.code != 0 {
+		level = slog.LevelWarn
+	}
+	h.log.Log(ctx, level, "invocation", attrs...)
+}
+
+func (h *Handler) serve(ctx context.Context, payload []byte, rec *record) ([]byte, *openapi.Error) {
 	ev, e := decodeEvent(payload)
 	switch {
 	case e == nil && isHTTP(ev):
-		return h.serveHTTP(ctx, payload), nil
+		rec.caller = "http"
+		return h.serveHTTP(ctx, payload, rec), nil
 	case h.err != nil:
 		return nil, h.configError()
 	case e != nil:
 		return nil, e
 	}
-	if e := h.authorize(ctx); e != nil {
+	if e := h.authorize(ctx, rec); e != nil {
 		return nil, e
 	}
-	return h.call(ctx, ev)
+	return h.call(ctx, ev, rec)
 }
 
 func (h *Handler) configError() *openapi.Error {
@@ -111,11 +152,12 @@ func (h *Handler) configError() *openapi.Error {
 }
 
 // call serves an authorised event: the action, then its parameters.
-func (h *Handler) call(ctx context.Context, ev map[string]any) ([]byte, *openapi.Error) {
+func (h *Handler) call(ctx context.Context, ev map[string]any, rec *record) ([]byte, *openapi.Error) {
 	m, e := method(ev)
 	if e != nil {
 		return nil, e
 	}
+	rec.action = m.Name
 	if !h.cfg.allows(m) {
 		return nil, &openapi.Error{API: m.API(), Code: openapi.CodeAPINotAllowed,
 			Msg: "function has no permission to call this API: add " + m.Name + " to ALLOWED_APIS"}
@@ -151,8 +193,11 @@ func asError(err error) *openapi.Error {
 // WX_CONTEXT_KEYS. Not os.Getenv: scf-go-lib copies each invocation's
 // environment into the process and never clears it, so a warm instance would
 // still see the previous caller. Not the event's userInfo: the caller writes it.
-func (h *Handler) authorize(ctx context.Context) *openapi.Error {
+func (h *Handler) authorize(ctx context.Context, rec *record) *openapi.Error {
 	openid := callerOpenID(ctx)
+	if openid != "" {
+		rec.caller = "miniprogram"
+	}
 	if openid == "" || h.cfg.AllowAnyCaller || slices.Contains(h.cfg.AdminOpenIDs, openid) {
 		return nil
 	}

@@ -68,15 +68,16 @@ func isHTTP(ev map[string]any) bool {
 // serveHTTP answers an HTTP event: POST /<action> (or an action in the
 // body) with the method's camelCase parameters as JSON, authorised by
 // Authorization: Bearer <one of HTTP_API_KEYS>.
-func (h *Handler) serveHTTP(ctx context.Context, payload []byte) []byte {
+func (h *Handler) serveHTTP(ctx context.Context, payload []byte, rec *record) []byte {
 	var req HTTPRequest
 	var status int
 	var res []byte
 	if err := json.Unmarshal(payload, &req); err != nil {
-		status, res = http.StatusBadRequest, errorResult(invalidArgs("the HTTP event is malformed"))
+		e := invalidArgs("the HTTP event is malformed")
+		status, res, rec.code = http.StatusBadRequest, errorResult(e), e.Code
 	} else {
 		var e *openapi.Error
-		status, res, e = h.httpCall(ctx, &req)
+		status, res, e = h.httpCall(ctx, &req, rec)
 		switch {
 		case e == nil:
 			status = http.StatusOK
@@ -85,7 +86,11 @@ func (h *Handler) serveHTTP(ctx context.Context, payload []byte) []byte {
 		default:
 			res = errorResult(e)
 		}
+		if e != nil {
+			rec.code = e.Code
+		}
 	}
+	rec.status = status
 	resp := HTTPResponse{StatusCode: status, Body: string(res),
 		Headers: map[string]string{"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}}
 	switch status {
@@ -103,7 +108,7 @@ func (h *Handler) serveHTTP(ctx context.Context, payload []byte) []byte {
 
 // httpCall serves an HTTP event's call. A failure's status is returned
 // only where its errCode does not decide it (401, 405, 413); otherwise 0.
-func (h *Handler) httpCall(ctx context.Context, req *HTTPRequest) (int, []byte, *openapi.Error) {
+func (h *Handler) httpCall(ctx context.Context, req *HTTPRequest, rec *record) (int, []byte, *openapi.Error) {
 	if h.err != nil {
 		return 0, nil, h.configError()
 	}
@@ -145,7 +150,7 @@ func (h *Handler) httpCall(ctx context.Context, req *HTTPRequest) (int, []byte, 
 		}
 		ev["action"] = action
 	}
-	res, e := h.call(ctx, ev)
+	res, e := h.call(ctx, ev, rec)
 	return 0, res, e
 }
 

@@ -84,11 +84,16 @@ func (c *Client) call(ctx context.Context, m *Method, body []byte) ([]byte, *Err
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
+	stats, _ := ctx.Value(statsKey{}).(*CallStats)
+	if stats == nil {
+		stats = new(CallStats)
+	}
 	refreshed := false
 	for attempt := 1; ; {
 		tok, err := c.token(ctx)
 		var out []byte
 		if err == nil {
+			stats.Attempts++
 			var r *response
 			if r, err = send(ctx, c.httpClient(), http.MethodPost, c.url(m.Path, tok), body); err == nil {
 				out, err = answer(m, r)
@@ -101,6 +106,7 @@ func (c *Client) call(ctx context.Context, m *Method, body []byte) ([]byte, *Err
 			// One fresh token and one more try, never a loop: a source that
 			// has nothing better ends it here.
 			refreshed = true
+			stats.TokenRefreshes++
 			if _, rerr := c.Tokens.Reject(ctx, tok); rerr == nil {
 				continue
 			}
@@ -111,6 +117,19 @@ func (c *Client) call(ctx context.Context, m *Method, body []byte) ([]byte, *Err
 		}
 		attempt++
 	}
+}
+
+// CallStats is what one call did upstream, for its log line.
+type CallStats struct {
+	Attempts       int // requests sent to the API
+	TokenRefreshes int // tokens rejected and replaced
+}
+
+type statsKey struct{}
+
+// WithStats returns a context in which Call records its work in s.
+func WithStats(ctx context.Context, s *CallStats) context.Context {
+	return context.WithValue(ctx, statsKey{}, s)
 }
 
 func tokenRefused(code int) bool {

@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -184,6 +187,9 @@ const tokenFetchTimeout = 10 * time.Second
 type TokenCache struct {
 	src    TokenSource
 	margin time.Duration
+	log    *slog.Logger
+	name   string       // the source's kind, for the log
+	count  atomic.Int64 // fetches from the source
 
 	mu        sync.Mutex
 	tok       *Token
@@ -201,8 +207,17 @@ type flight struct {
 // NewTokenCache returns a cache in front of src that refreshes tokens margin
 // before they expire, or halfway through their life if that is sooner.
 func NewTokenCache(src TokenSource, margin time.Duration) *TokenCache {
-	return &TokenCache{src: src, margin: margin}
+	return &TokenCache{src: src, margin: margin, log: slog.New(slog.DiscardHandler), name: fmt.Sprintf("%T", src)}
 }
+
+// SetLogger makes the cache log each fetch: the source, why, how long it
+// took and any errCode. Never the token.
+func (c *TokenCache) SetLogger(l *slog.Logger, source string) {
+	c.log, c.name = l, source
+}
+
+// Fetches returns how many times the cache has asked its source for a token.
+func (c *TokenCache) Fetches() int64 { return c.count.Load() }
 
 // Token returns a valid token, fetching one if the cached token is missing
 // or due for refresh. A caller whose ctx ends stops waiting; the fetch goes
@@ -253,15 +268,40 @@ var errSameToken = errors.New("the token source has no other token")
 func (c *TokenCache) fetch(f *flight, old *Token, rejected string) {
 	ctx, cancel := context.WithTimeout(context.Background(), tokenFetchTimeout)
 	defer cancel()
+	start := time.Now()
+	reason := "first"
+	switch {
+	case rejected != "":
+		reason = "rejected"
+	case old != nil:
+		reason = "expiring"
+	}
+	c.count.Add(1)
 	t, err := c.sourceToken(ctx)
+	forced := false
 	if err == nil && rejected != "" && t.AccessToken == rejected {
 		// The source still hands out the token WeChat refused: for a stable
 		// token, only a force refresh replaces it.
 		if fr, ok := c.src.(forceRefresher); ok {
+			c.count.Add(1)
 			if t2, err2 := fr.ForceRefresh(ctx); err2 == nil {
-				t = t2
+				t, forced = t2, true
 			}
 		}
+	}
+	attrs := []any{"source", c.name, "reason", reason, "forced", forced, "latency_ms", time.Since(start).Milliseconds()}
+	if err != nil {
+		var e *Error
+		code := CodeInternal
+		if errors.As(err, &e) {
+			code = e.Code
+		}
+		c.log.Warn("token refresh failed", append(attrs, "errCode", code)...)
+	} else {
+		if !t.Expiry.IsZero() {
+			attrs = append(attrs, "expires_in", int(time.Until(t.Expiry).Seconds()))
+		}
+		c.log.Info("token refresh", attrs...)
 	}
 	now := time.Now()
 	c.mu.Lock()
