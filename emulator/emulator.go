@@ -61,8 +61,16 @@ type Emulator struct {
 	lastForce  time.Time
 	forceDay   string
 	forces     int
-	calls      int // analysis calls that reached the data
+	calls      int            // analysis calls that reached the data
+	requests   map[string]int // requests per path
 	faults     []Fault
+}
+
+// Requests returns how many requests path has received.
+func (e *Emulator) Requests(path string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.requests[path]
 }
 
 // New returns an emulator for cfg.
@@ -79,7 +87,8 @@ func New(cfg Config) *Emulator {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	e := &Emulator{cfg: cfg, mux: http.NewServeMux(), tokens: map[string]time.Time{}, faults: append([]Fault(nil), cfg.Faults...)}
+	e := &Emulator{cfg: cfg, mux: http.NewServeMux(), tokens: map[string]time.Time{}, requests: map[string]int{},
+		faults: append([]Fault(nil), cfg.Faults...)}
 	e.mux.HandleFunc("/cgi-bin/stable_token", e.stableToken)
 	e.mux.HandleFunc("/cgi-bin/token", e.credentialToken)
 	for i := range openapi.Analysis {
@@ -99,6 +108,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if e.cfg.Latency > 0 {
 		time.Sleep(e.cfg.Latency)
 	}
+	e.mu.Lock()
+	e.requests[r.URL.Path]++
+	e.mu.Unlock()
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	e.mux.ServeHTTP(rec, r)
 	e.cfg.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
@@ -156,6 +168,9 @@ func (e *Emulator) newToken(expiry time.Time) string {
 // before it expires; force_refresh replaces it at once, at most every 30 s
 // and 20 times a day.
 func (e *Emulator) stableToken(w http.ResponseWriter, r *http.Request) {
+	if e.inject(w, r, e.takeFaults(true)) {
+		return
+	}
 	if r.Method != http.MethodPost {
 		writeErr(w, 43002)
 		return
@@ -202,6 +217,9 @@ func (e *Emulator) stableToken(w http.ResponseWriter, r *http.Request) {
 // credentialToken is GET /cgi-bin/token: every fetch issues a new token, and
 // the previous one works for 5 more minutes.
 func (e *Emulator) credentialToken(w http.ResponseWriter, r *http.Request) {
+	if e.inject(w, r, e.takeFaults(true)) {
+		return
+	}
 	if r.Method != http.MethodGet {
 		writeErr(w, 43002) // WeChat answers GET only here; any other method is refused
 		return
@@ -305,8 +323,8 @@ func (e *Emulator) analysis(w http.ResponseWriter, r *http.Request, m *openapi.M
 	if err != nil {
 		return
 	}
-	faults = append(faults, e.takeFaults()...)
-	if done := e.inject(w, r, faults, m); done {
+	faults = append(faults, e.takeFaults(false)...)
+	if done := e.inject(w, r, faults); done {
 		return
 	}
 	if code := e.checkToken(r.URL.Query().Get("access_token")); code != 0 {

@@ -26,15 +26,17 @@ const (
 	Expired    Kind = "expired"     // answer 42001, as for an expired token
 )
 
-// A Fault is one injected fault. Its syntax is kind[=value][*count]: with a
-// count it applies to that many analysis requests, then is spent; without,
-// to every request. Several are separated by commas:
-// "errcode=-1*3,latency=200ms".
+// A Fault is one injected fault. Its syntax is [token.]kind[=value][*count]:
+// with a count it applies to that many requests, then is spent; without, to
+// every request. Faults apply to analysis requests, or with "token." to the
+// token endpoints. Several are separated by commas:
+// "errcode=-1*3,latency=200ms,token.status=503".
 type Fault struct {
 	Kind  Kind
 	N     int           // errcode, status or quota-after value
 	D     time.Duration // latency
 	Count int           // requests left; 0: every request
+	Token bool          // "token." prefix: for the token endpoints instead
 }
 
 // ParseFaults parses a comma-separated list of faults.
@@ -63,6 +65,7 @@ func parseFault(item string) (Fault, error) {
 		}
 		item, f.Count = spec, n
 	}
+	item, f.Token = strings.CutPrefix(item, "token.")
 	kind, value, hasValue := strings.Cut(item, "=")
 	f.Kind = Kind(kind)
 	var err error
@@ -84,12 +87,17 @@ func parseFault(item string) (Fault, error) {
 	return f, nil
 }
 
-// takeFaults returns the configured faults for one request, spending counts.
-func (e *Emulator) takeFaults() []Fault {
+// takeFaults returns the configured faults for one request to an analysis
+// endpoint, or to a token endpoint, spending counts.
+func (e *Emulator) takeFaults(token bool) []Fault {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var now, keep []Fault
 	for _, f := range e.faults {
+		if f.Token != token {
+			keep = append(keep, f)
+			continue
+		}
 		now = append(now, f)
 		if f.Count == 1 {
 			continue
@@ -105,11 +113,11 @@ func (e *Emulator) takeFaults() []Fault {
 
 // inject applies the faults that answer before the request is served, and
 // reports whether the request is answered.
-func (e *Emulator) inject(w http.ResponseWriter, r *http.Request, faults []Fault, m *openapi.Method) bool {
+func (e *Emulator) inject(w http.ResponseWriter, r *http.Request, faults []Fault) bool {
 	var applied []string
 	defer func() {
 		if len(applied) > 0 {
-			e.cfg.Logger.Info("fault", "path", m.Path, "faults", strings.Join(applied, ","))
+			e.cfg.Logger.Info("fault", "path", r.URL.Path, "faults", strings.Join(applied, ","))
 		}
 	}()
 	for _, f := range faults {

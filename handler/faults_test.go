@@ -1,93 +1,169 @@
 package handler_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/wxanalysis/wxanalysis/emulator"
 	"github.com/wxanalysis/wxanalysis/handler"
 )
 
-// againstEmulator returns a handler whose WeChat is an emulator with faults.
-func againstEmulator(t *testing.T, faults string) (*handler.Handler, *httptest.Server) {
+// matrixSecret is the AppSecret of the fault matrix and the soak: the secret
+// scan looks for it, and for "emu_", which begins every emulator token.
+const matrixSecret = "MATRIX-app-secret-never-printed"
+
+// evidence collects every log line and result for the secret scan.
+type evidence struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (e *evidence) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.buf.Write(p)
+}
+
+func (e *evidence) assertNoSecrets(t *testing.T) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	text := e.buf.String()
+	require.NotEmpty(t, text)
+	assert.NotContains(t, text, matrixSecret)
+	assert.NotContains(t, text, emulator.DefaultSecret)
+	assert.NotContains(t, text, "emu_", "an access token")
+}
+
+// rig is a handler against an emulator, with its own HTTP transport, so
+// that a test can close everything and check that no goroutine is left.
+type rig struct {
+	h         *handler.Handler
+	emu       *emulator.Emulator
+	srv       *httptest.Server
+	transport *http.Transport
+}
+
+func newRig(t *testing.T, faults string, ev *evidence) *rig {
 	fs, err := emulator.ParseFaults(faults)
 	require.NoError(t, err)
-	emu := httptest.NewServer(emulator.New(emulator.Config{Faults: fs}))
-	t.Cleanup(emu.Close)
-	return handler.New(handler.Config{AppID: emulator.DefaultAppID, AppSecret: emulator.DefaultSecret,
-		APIBase: emu.URL, Backoff: time.Millisecond}), emu
+	r := &rig{emu: emulator.New(emulator.Config{Secret: matrixSecret, Faults: fs,
+		Logger: slog.New(slog.NewJSONHandler(ev, nil))})}
+	r.srv = httptest.NewServer(r.emu)
+	r.transport = http.DefaultTransport.(*http.Transport).Clone()
+	r.h = handler.New(handler.Config{AppID: emulator.DefaultAppID, AppSecret: matrixSecret, APIBase: r.srv.URL,
+		HTTPClient: &http.Client{Transport: r.transport}, Backoff: 5 * time.Millisecond,
+		Logger: slog.New(slog.NewJSONHandler(ev, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	return r
 }
 
-const weeklyEvent = `{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`
-
-// Each fault the emulator can inject, as the function meets it.
-func TestEmulatorFaults(t *testing.T) {
-	tests := []struct {
-		faults string
-		code   int
-		msg    string // errMsg fragment
-	}{
-		{"errcode=-1*2", 0, ":ok"}, // a burst shorter than the retries
-		{"errcode=-1*5", -1, ":fail system error rid: "},
-		{"status=502*2", 0, ":ok"},
-		{"status=503", -601001, ":fail wechat server internal error, HTTP 503 Service Unavailable"},
-		{"reset*1", 0, ":ok"},
-		{"reset", -601003, ":fail system network error: "},
-		{"malformed", -601001, ":fail wechat server internal error, response body is invalid json: "},
-		{"truncated", -601001, "response body is invalid json"},
-		{"text", 0, ":ok"},
-		{"errcode=45009*1", 45009, "reach max api daily quota limit"},
-		{"expired*1", 0, ":ok"}, // one 42001: a fresh token and one more try
-		{"expired", 42001, "access_token expired"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.faults, func(t *testing.T) {
-			h, _ := againstEmulator(t, tc.faults)
-			res := invoke(t, h, context.Background(), weeklyEvent)
-			assert.Equal(t, json.Number(itoa(tc.code)), res["errCode"], "%v", res)
-			assert.Contains(t, res["errMsg"], tc.msg)
-			if tc.code == 0 {
-				assert.Equal(t, "20170306-20170312", res["refDate"])
-			}
-			assert.NotContains(t, res["errMsg"], "access_token=emu_")
-		})
-	}
+func (r *rig) close() {
+	r.srv.Close()
+	r.transport.CloseIdleConnections()
 }
 
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
-
-func TestEmulatorQuotaAndDeadline(t *testing.T) {
-	h, _ := againstEmulator(t, "quota-after=1")
-	assert.Equal(t, json.Number("0"), invoke(t, h, context.Background(), weeklyEvent)["errCode"])
-	assert.Equal(t, json.Number("45009"), invoke(t, h, context.Background(), weeklyEvent)["errCode"])
-
-	h, _ = againstEmulator(t, "latency=3s")
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+func (r *rig) invoke(t *testing.T, ev *evidence, timeout time.Duration) (map[string]any, time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	start := time.Now()
-	res := invoke(t, h, ctx, weeklyEvent)
-	assert.Equal(t, json.Number("-601008"), res["errCode"])
-	assert.Equal(t, "openapi.analysis.getWeeklyRetain:fail server-side request timed out", res["errMsg"])
-	assert.Less(t, time.Since(start), 600*time.Millisecond, "within the deadline")
+	out, err := r.h.Invoke(ctx, []byte(weeklyEvent))
+	elapsed := time.Since(start)
+	require.NoError(t, err)
+	ev.Write(append(out, '\n'))
+	var res map[string]any
+	require.NoError(t, json.Unmarshal(out, &res), "%s", out)
+	code, ok := res["errCode"].(float64)
+	require.True(t, ok, "errCode is a number: %s", out)
+	msg, ok := res["errMsg"].(string)
+	require.True(t, ok, "errMsg is a string: %s", out)
+	if code != 0 {
+		assert.Len(t, res, 2, "a failure is {errCode, errMsg}: %s", out)
+		assert.True(t, strings.HasPrefix(msg, "openapi.analysis.getWeeklyRetain:fail "), msg)
+	} else {
+		assert.Equal(t, "openapi.analysis.getWeeklyRetain:ok", msg)
+	}
+	return res, elapsed
 }
 
-// Tokens invalidated or expired upstream are replaced without the caller noticing.
-func TestEmulatorTokenChanges(t *testing.T) {
-	h, emu := againstEmulator(t, "")
-	ctx := context.Background()
-	require.Equal(t, json.Number("0"), invoke(t, h, ctx, weeklyEvent)["errCode"])
-	for _, admin := range []string{"/wxemu/rotate", "/wxemu/expire"} {
-		resp, err := http.Post(emu.URL+admin, "text/plain", strings.NewReader(""))
-		require.NoError(t, err)
-		resp.Body.Close()
-		assert.Equal(t, json.Number("0"), invoke(t, h, ctx, weeklyEvent)["errCode"], admin)
+const (
+	weeklyEvent = `{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`
+	weeklyPath  = "/datacube/getweanalysisappidweeklyretaininfo"
+	stablePath  = "/cgi-bin/stable_token"
+)
+
+// TestFaultMatrix: for every fault the emulator can inject, the function
+// answers a well-formed result within the invocation's deadline, with a
+// bounded number of upstream requests, and leaves no goroutine behind.
+func TestFaultMatrix(t *testing.T) {
+	ev := &evidence{}
+	tests := []struct {
+		name     string
+		faults   string
+		before   string        // an emulator admin call after a first, successful invocation
+		deadline time.Duration // the invocation's; default 3s
+		code     int
+		msg      string
+		attempts int // most analysis requests for the (second) invocation
+		fetches  int // most token requests in all
+	}{
+		{"latency past the deadline", "latency=2s", "", 400 * time.Millisecond, -601008, "server-side request timed out", 1, 1},
+		{"-1 burst shorter than the retries", "errcode=-1*2", "", 0, 0, ":ok", 3, 1},
+		{"-1 throughout", "errcode=-1", "", 0, -1, "system error", 3, 1},
+		{"HTTP 502 once", "status=502*1", "", 0, 0, ":ok", 2, 1},
+		{"HTTP 503 throughout", "status=503", "", 0, -601001, "HTTP 503 Service Unavailable", 3, 1},
+		{"connection reset twice", "reset*2", "", 0, 0, ":ok", 3, 1},
+		{"connection reset throughout", "reset", "", 0, -601003, "system network error", 3, 1},
+		{"truncated JSON", "truncated", "", 0, -601001, "response body is invalid json", 1, 1},
+		{"malformed JSON", "malformed", "", 0, -601001, "response body is invalid json", 1, 1},
+		{"text/plain answer", "text", "", 0, 0, ":ok", 1, 1},
+		{"45009 quota", "quota-after=0", "", 0, 45009, "reach max api daily quota limit", 1, 1},
+		{"40001: token rotated elsewhere", "", "/wxemu/rotate", 0, 0, ":ok", 2, 2},
+		{"42001: token expired", "", "/wxemu/expire", 0, 0, ":ok", 2, 2},
+		{"42001 with no better token", "expired", "", 0, 42001, "access_token expired", 2, 3},
+		{"token endpoint down", "token.reset", "", 0, -601003, "system network error", 0, 3},
+		{"token endpoint HTTP 503", "token.status=503", "", 0, -601001, "access_token: token endpoint answered HTTP 503", 0, 3},
+		{"token endpoint -1", "token.errcode=-1", "", 0, -1, "access_token: system error", 0, 3},
+		{"token endpoint refuses the AppID", "token.errcode=40013", "", 0, 40013, "access_token: invalid appid", 0, 1},
+		{"token endpoint past the deadline", "token.latency=1s", "", 300 * time.Millisecond, -601008, "server-side request timed out", 0, 1},
 	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			r := newRig(t, tc.faults, ev)
+			defer r.close()
+			deadline := tc.deadline
+			if deadline == 0 {
+				deadline = 3 * time.Second
+			}
+			before := 0
+			if tc.before != "" {
+				res, _ := r.invoke(t, ev, deadline)
+				require.EqualValues(t, 0, res["errCode"])
+				resp, err := http.Post(r.srv.URL+tc.before, "text/plain", nil)
+				require.NoError(t, err)
+				resp.Body.Close()
+				before = r.emu.Requests(weeklyPath)
+			}
+			res, elapsed := r.invoke(t, ev, deadline)
+			assert.EqualValues(t, tc.code, res["errCode"], "%v", res)
+			assert.Contains(t, res["errMsg"], tc.msg)
+			assert.Less(t, elapsed, deadline+100*time.Millisecond, "answered within the deadline")
+			assert.LessOrEqual(t, r.emu.Requests(weeklyPath)-before, tc.attempts, "analysis requests")
+			assert.LessOrEqual(t, r.emu.Requests(stablePath), tc.fetches, "token requests")
+		})
+	}
+	ev.assertNoSecrets(t)
+	assert.Contains(t, ev.buf.String(), `"msg":"token refresh"`)
+	assert.Contains(t, ev.buf.String(), `"msg":"invocation"`)
 }
