@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wxanalysis/wxanalysis/emulator"
+	"github.com/wxanalysis/wxanalysis/internal/badinput"
 	"github.com/wxanalysis/wxanalysis/internal/scf"
 )
 
@@ -179,4 +181,23 @@ func shape(v any, path string) map[string]string {
 	walk(v, path)
 	delete(out, "")
 	return out
+}
+
+// TestBadInputThroughBinary runs the malformed-event corpus through the
+// binary and the RPC protocol: the same answers as through the handler, and
+// nothing reaches WeChat.
+func TestBadInputThroughBinary(t *testing.T) {
+	cases, err := badinput.Load("handler/testdata/badinput")
+	require.NoError(t, err)
+	var calls atomic.Int64
+	wechat := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls.Add(1) }))
+	defer wechat.Close()
+	p := startFunction(t, "WECHAT_TOKEN_MODE=static", "WECHAT_ACCESS_TOKEN=corpus-token", "WECHAT_API_BASE="+wechat.URL,
+		"HTTP_API_KEYS="+badinput.APIKey, "LOG_LEVEL=error")
+	for _, c := range cases {
+		out, err := p.Invoke(c.Bytes(), invocation)
+		require.NoError(t, err, c.Name)
+		assert.NoError(t, c.Check(out), c.Name)
+	}
+	assert.Zero(t, calls.Load())
 }

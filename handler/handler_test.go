@@ -76,7 +76,8 @@ func newUpstream(t *testing.T) *upstream {
 }
 
 func (u *upstream) config() handler.Config {
-	return handler.Config{AppID: "wx0123456789abcdef", AppSecret: appSecret, APIBase: u.URL, Backoff: time.Millisecond}
+	return handler.Config{AppID: "wx0123456789abcdef", AppSecret: appSecret, APIBase: u.URL, Backoff: time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler)}
 }
 
 func invoke(t *testing.T, h *handler.Handler, ctx context.Context, event string) map[string]any {
