@@ -50,6 +50,8 @@ fuzz:
 	$(GO) test ./casing -run '^$$' -fuzz '^FuzzToCamel$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./casing -run '^$$' -fuzz '^FuzzToSnake$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./openapi -run '^$$' -fuzz '^FuzzDateRange$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./handler -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./handler -run '^$$' -fuzz '^FuzzHTTPEvent$$' -fuzztime $(FUZZTIME)
 
 ## conformance: reinstall wx-server-sdk (conformance/package-lock.json), record its answers to
 ## conformance/cases.json again, fail if any golden file changed, and compare the function with them
