@@ -1,0 +1,142 @@
+package handler_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/wxanalysis/wxanalysis/emulator"
+	"github.com/wxanalysis/wxanalysis/handler"
+	"github.com/wxanalysis/wxanalysis/openapi"
+)
+
+// randomFaults puts a random fault on a share of the analysis requests.
+func randomFaults(next http.Handler) http.Handler {
+	faults := []string{"errcode=-1", "status=502", "reset", "truncated", "text", "malformed", "latency=20ms"}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != stablePath && rand.IntN(100) < 10 {
+			r.Header.Set("X-Wxemu-Fault", faults[rand.IntN(len(faults))])
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TestSoak sends 20 000 invocations at concurrency 64 through the handler to
+// the emulator, with random faults and a token rotated every half second.
+func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak")
+	}
+	const (
+		total       = 20000
+		concurrency = 64
+	)
+	ev := &evidence{}
+	emu := emulator.New(emulator.Config{Secret: matrixSecret, Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(randomFaults(emu))
+	defer srv.Close()
+	h := handler.New(handler.Config{AppID: emulator.DefaultAppID, AppSecret: matrixSecret, APIBase: srv.URL,
+		Backoff: time.Millisecond, Logger: slog.New(slog.NewJSONHandler(ev, nil))})
+
+	stop := make(chan struct{})
+	var rotations atomic.Int64
+	var rotator sync.WaitGroup
+	rotator.Go(func() {
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				resp, err := http.Post(srv.URL+"/wxemu/rotate", "text/plain", nil)
+				if err == nil {
+					resp.Body.Close()
+					rotations.Add(1)
+				}
+			}
+		}
+	})
+
+	var (
+		next     atomic.Int64
+		codes    sync.Map // errCode → count
+		heap     [2]uint64
+		heapOnce [2]sync.Once
+		workers  sync.WaitGroup
+	)
+	sample := func(i int) {
+		heapOnce[i].Do(func() {
+			runtime.GC()
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			heap[i] = m.HeapInuse
+		})
+	}
+	start := time.Now()
+	for range concurrency {
+		workers.Go(func() {
+			for {
+				n := next.Add(1)
+				if n > total {
+					return
+				}
+				switch n {
+				case total / 4:
+					sample(0)
+				case total * 3 / 4:
+					sample(1)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				out, err := h.Invoke(ctx, []byte(weeklyEvent))
+				cancel()
+				if !assert.NoError(t, err) {
+					return
+				}
+				var res struct {
+					ErrCode *int
+					ErrMsg  *string
+				}
+				if !assert.NoError(t, json.Unmarshal(out, &res), "%s", out) || !assert.NotNil(t, res.ErrCode, "%s", out) ||
+					!assert.NotNil(t, res.ErrMsg, "%s", out) {
+					return
+				}
+				c, _ := codes.LoadOrStore(*res.ErrCode, new(atomic.Int64))
+				c.(*atomic.Int64).Add(1)
+				if n%50 == 0 {
+					ev.Write(append(out, '\n'))
+				}
+			}
+		})
+	}
+	workers.Wait()
+	close(stop)
+	rotator.Wait()
+	elapsed := time.Since(start)
+
+	summary := map[int]int64{}
+	codes.Range(func(k, v any) bool { summary[k.(int)] = v.(*atomic.Int64).Load(); return true })
+	t.Logf("%d invocations in %s, %d token rotations, %d token fetches, errCodes %v, heap in use %d → %d KiB",
+		total, elapsed.Round(time.Millisecond), rotations.Load(), emu.Requests(stablePath), summary, heap[0]>>10, heap[1]>>10)
+	var sum int64
+	for code, n := range summary {
+		sum += n
+		assert.Contains(t, []int{0, openapi.CodeSystemError, openapi.CodeInternal, openapi.CodeNetwork}, code,
+			"an errCode no injected fault explains")
+	}
+	assert.EqualValues(t, total, sum)
+	assert.Greater(t, summary[0], int64(total*8/10), "most invocations succeed")
+	assert.LessOrEqual(t, int64(emu.Requests(stablePath)), 1+2*rotations.Load(), "token fetches bounded by rotations")
+	assert.Less(t, heap[1], heap[0]+heap[0]/2+4<<20, "heap in use flat from the first to the last quarter")
+	ev.assertNoSecrets(t)
+}
