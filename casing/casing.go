@@ -107,7 +107,7 @@ func Camel(src []byte) ([]byte, error) { return ToCamel.Append(make([]byte, 0, l
 // SnakeKey converts one camelCase name to snake_case: "beginDate" gives
 // "begin_date", "pageURL" gives "page_u_r_l".
 func SnakeKey(name string) string {
-	b, changed := snake(nil, []byte(name), plain)
+	b, changed := snake(nil, []byte(name), false)
 	if !changed {
 		return name
 	}
@@ -117,27 +117,34 @@ func SnakeKey(name string) string {
 // CamelKey converts one snake_case name to camelCase: "visit_uv_new" gives
 // "visitUvNew", "a__b" gives "a_B", "x_1y" stays "x_1y".
 func CamelKey(name string) string {
-	b, changed := camel(nil, []byte(name), plain)
+	b, changed := camel(nil, []byte(name), false)
 	if !changed {
 		return name
 	}
 	return string(b)
 }
 
-// A unitFunc reads the character at raw[i]: the ASCII character it stands
-// for (0 if none the rules care about) and how many bytes it takes.
-type unitFunc func(raw []byte, i int) (byte, int)
+func snakeRaw(dst, raw []byte) ([]byte, bool) { return snake(dst, raw, true) }
 
-func snakeRaw(dst, raw []byte) ([]byte, bool) { return snake(dst, raw, escaped) }
+func camelRaw(dst, raw []byte) ([]byte, bool) { return camel(dst, raw, true) }
 
-func camelRaw(dst, raw []byte) ([]byte, bool) { return camel(dst, raw, escaped) }
+// next reads the character at raw[i]: the ASCII character it stands for (0
+// if none the rules care about) and how many bytes it takes. With esc, raw is
+// the body of a JSON string, where \u0041 is the letter A as the SDK sees it
+// after parsing; without, a decoded name.
+func next(raw []byte, i int, esc bool) (byte, int) {
+	if c := raw[i]; c != '\\' || !esc {
+		return c, 1
+	}
+	return escaped(raw, i)
+}
 
 // snake appends the snake_case form of raw. Characters are copied as written
 // unless they stand for a capital.
-func snake(dst, raw []byte, unit unitFunc) ([]byte, bool) {
+func snake(dst, raw []byte, esc bool) ([]byte, bool) {
 	changed := false
 	for i, pos := 0, 0; i < len(raw); pos++ {
-		c, n := unit(raw, i)
+		c, n := next(raw, i, esc)
 		if c >= 'A' && c <= 'Z' {
 			if pos > 0 {
 				dst = append(dst, '_')
@@ -153,34 +160,30 @@ func snake(dst, raw []byte, unit unitFunc) ([]byte, bool) {
 }
 
 // camel appends the camelCase form of raw.
-func camel(dst, raw []byte, unit unitFunc) ([]byte, bool) {
+func camel(dst, raw []byte, esc bool) ([]byte, bool) {
 	changed := false
 	for i := 0; i < len(raw); {
-		c, n := unit(raw, i)
+		c, n := next(raw, i, esc)
 		if c == '_' && i+n < len(raw) {
-			if d, m := unit(raw, i+n); d >= 'a' && d <= 'z' {
+			if d, m := next(raw, i+n, esc); d >= 'a' && d <= 'z' {
 				dst = append(dst, d-('a'-'A'))
 				i += n + m
 				changed = true
 				continue
 			}
 		}
-		dst = append(dst, raw[i:i+n]...)
+		if n == 1 {
+			dst = append(dst, raw[i])
+		} else {
+			dst = append(dst, raw[i:i+n]...)
+		}
 		i += n
 	}
 	return dst, changed
 }
 
-// plain reads a decoded name: every byte is itself.
-func plain(raw []byte, i int) (byte, int) { return raw[i], 1 }
-
-// escaped reads the body of a validated JSON string, where \u0041 is the
-// letter A, as the SDK sees it after parsing.
+// escaped reads the escape at raw[i] of a validated JSON string body.
 func escaped(raw []byte, i int) (byte, int) {
-	c := raw[i]
-	if c != '\\' {
-		return c, 1
-	}
 	if raw[i+1] != 'u' {
 		return 0, 2 // \n, \", \\ …: never a letter or an underscore
 	}

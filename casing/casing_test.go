@@ -3,7 +3,6 @@ package casing_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wxanalysis/wxanalysis/casing"
+	"github.com/wxanalysis/wxanalysis/internal/fixture"
 )
 
 func TestKeys(t *testing.T) {
@@ -254,31 +254,9 @@ func FuzzToCamel(f *testing.F) { fuzzConvert(f, casing.ToCamel, casing.CamelKey)
 
 func FuzzToSnake(f *testing.F) { fuzzConvert(f, casing.ToSnake, casing.SnakeKey) }
 
-// seedWeekly is the documented getWeeklyRetain answer.
-var seedWeekly = []byte(`{
-  "ref_date": "20170306-20170312",
-  "visit_uv_new": [{"key": 0, "value": 0}, {"key": 1, "value": 16853}],
-  "visit_uv": [{"key": 0, "value": 0}, {"key": 1, "value": 99310}]
-}`)
+var seedWeekly = fixture.SeedWeekly
 
-// visitPage builds a getVisitPage answer of about 100 KB: WeChat's top 200 pages.
-func visitPage() []byte {
-	var b bytes.Buffer
-	b.WriteString(`{"ref_date":"20170313","list":[`)
-	for i := range 200 {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"page_path":"pages/catalogue/section-%03d/item-detail/index?from=share&category=outdoor-equipment`+
-			`&campaign=spring-sale-%d&utm_source=wechat_moments&utm_medium=mini_program_card&utm_content=banner-top-left`+
-			`&scene=1007&shareTicket=gh_%016x%016x%016x","page_visit_pv":%d,"page_visit_uv":%d,"page_staytime_pv":%d.%06d,`+
-			`"entrypage_pv":%d,"exitpage_pv":%d,"page_share_pv":%d,"page_share_uv":%d}`,
-			i, i*7, i*0x9e3779b9, i*0x85ebca6b, i*0xc2b2ae35, 213429-i*997, 55423-i*251, 8+i%30, i*7919%1000000,
-			117922-i*500, 61304-i*290, 180-i/2, 166-i/2)
-	}
-	b.WriteString(`]}`)
-	return b.Bytes()
-}
+func visitPage() []byte { return fixture.VisitPage() }
 
 func TestVisitPageFixtureSize(t *testing.T) {
 	n := len(visitPage())

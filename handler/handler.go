@@ -111,22 +111,27 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 // logInvocation writes the invocation's one log line: never a token, a
 // secret, a parameter value or the caller's openid.
 func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duration) {
-	attrs := []any{"caller", rec.caller, "action", rec.action, "errCode", rec.code,
-		"attempts", rec.stats.Attempts, "latency_ms", float64(d.Microseconds()) / 1000}
-	if fc, ok := functioncontext.FromContext(ctx); ok {
-		attrs = append([]any{"request_id", fc.RequestID}, attrs...)
-	}
-	if rec.stats.TokenRefreshes > 0 {
-		attrs = append(attrs, "token_refreshes", rec.stats.TokenRefreshes)
-	}
-	if rec.status != 0 {
-		attrs = append(attrs, "status", rec.status)
-	}
 	level := slog.LevelInfo
 	if rec.code != 0 {
 		level = slog.LevelWarn
 	}
-	h.log.Log(ctx, level, "invocation", attrs...)
+	if !h.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 9)
+	if fc, ok := functioncontext.FromContext(ctx); ok {
+		attrs = append(attrs, slog.String("request_id", fc.RequestID))
+	}
+	attrs = append(attrs, slog.String("caller", rec.caller), slog.String("action", rec.action),
+		slog.Int("errCode", rec.code), slog.Int("attempts", rec.stats.Attempts),
+		slog.Float64("latency_ms", float64(d.Microseconds())/1000))
+	if rec.stats.TokenRefreshes > 0 {
+		attrs = append(attrs, slog.Int("token_refreshes", rec.stats.TokenRefreshes))
+	}
+	if rec.status != 0 {
+		attrs = append(attrs, slog.Int("status", rec.status))
+	}
+	h.log.LogAttrs(ctx, level, "invocation", attrs...)
 }
 
 func (h *Handler) serve(ctx context.Context, payload []byte, rec *record) ([]byte, *openapi.Error) {

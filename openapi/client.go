@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wxanalysis/wxanalysis/casing"
@@ -97,6 +98,7 @@ func (c *Client) call(ctx context.Context, m *Method, body []byte) ([]byte, *Err
 			var r *response
 			if r, err = send(ctx, c.httpClient(), http.MethodPost, c.url(m.Path, tok), body); err == nil {
 				out, err = answer(m, r)
+				r.release()
 			}
 		}
 		if err == nil {
@@ -194,6 +196,7 @@ type response struct {
 	status int
 	ctype  string
 	body   []byte
+	buf    *bytes.Buffer // body's buffer, for release
 }
 
 func (r *response) statusText() string {
@@ -221,14 +224,32 @@ func send(ctx context.Context, hc *http.Client, method, rawURL string, body []by
 		return nil, transportError(ctx, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-	if err != nil {
+	buf := buffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	if n := resp.ContentLength; n > 0 && n <= maxAnswer {
+		buf.Grow(int(n)) // one allocation at most, and none once the pool is warm
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer+1)); err != nil {
+		buffers.Put(buf)
 		return nil, transportError(ctx, err)
 	}
-	if len(b) > maxAnswer {
+	if buf.Len() > maxAnswer {
+		buffers.Put(buf)
 		return nil, newError(CodeInternal, "wechat server internal error, answer larger than %d bytes", maxAnswer)
 	}
-	return &response{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), body: b}, nil
+	return &response{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), body: buf.Bytes(), buf: buf}, nil
+}
+
+// buffers hold upstream answers while they are converted; nothing refers to
+// an answer's bytes after that.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// release returns the answer's buffer to the pool. r.body is invalid after.
+func (r *response) release() {
+	if r.buf != nil && r.buf.Cap() <= maxAnswer/8 { // keep ordinary sizes, not the rare huge one
+		buffers.Put(r.buf)
+	}
+	r.buf, r.body = nil, nil
 }
 
 // answer turns an upstream answer into a cloud-call result, as wx-server-sdk

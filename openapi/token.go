@@ -126,6 +126,7 @@ func fetchToken(ctx context.Context, hc *http.Client, method, rawURL string, bod
 	if err != nil {
 		return nil, err
 	}
+	defer resp.release()
 	if resp.status >= 500 {
 		return nil, &Error{Code: CodeInternal, Msg: "access_token: token endpoint answered HTTP " + resp.statusText(),
 			temporary: true}
