@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := main
 GOFLAGS_BUILD := -trimpath -ldflags="-s -w"
 
-.PHONY: all build zip test lint fuzz conformance run invoke emulator local clean
+.PHONY: all build zip test lint fuzz conformance bench run invoke emulator local clean
 
 all: lint test build
 
@@ -63,6 +63,12 @@ conformance:
 		echo "conformance: wx-server-sdk's answers differ from the committed golden files:"; \
 		git status --short -- conformance/golden; exit 1; fi
 	$(GO) test -count=1 -run '^TestConformance$$' ./conformance
+
+## bench: measure the function against the floor and its peers (bench/, a module of its own)
+## and rewrite BENCHMARKS.md; installs wx-server-sdk for the Node row
+bench:
+	cd conformance && npm ci --no-audit --no-fund --loglevel=error
+	cd bench && $(GO) run ./driver -out ../BENCHMARKS.md
 
 clean:
 	rm -rf $(BIN) main.zip bin conformance/node_modules

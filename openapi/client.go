@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"math/rand/v2"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -259,7 +258,8 @@ func answer(m *Method, r *response) ([]byte, *Error) {
 	if len(r.body) == 0 && !r.ok() {
 		return nil, httpError(r)
 	}
-	mediaType, _, _ := mime.ParseMediaType(r.ctype)
+	mediaType, _, _ := strings.Cut(r.ctype, ";") // no need for package mime and its tables
+	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
 	out, code, err := convert(m, r.body)
 	switch {
 	case err != nil && !r.ok():

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/rpc"
 	"os"
@@ -27,15 +28,21 @@ type Process struct {
 }
 
 // Start starts bin with env (plus _LAMBDA_SERVER_PORT) and waits up to
-// startTimeout for it to answer Function.Ping.
+// startTimeout for it to answer Function.Ping. The function's output (its
+// logs) goes to the invoker's stderr.
 func Start(bin string, env []string, startTimeout time.Duration) (*Process, error) {
+	return StartTo(os.Stderr, bin, env, startTimeout)
+}
+
+// StartTo is Start with the function's output going to w.
+func StartTo(w io.Writer, bin string, env []string, startTimeout time.Duration) (*Process, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = append(env, "_LAMBDA_SERVER_PORT="+strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr // the function's logs; stdout is the invoker's result
+	cmd.Stdout, cmd.Stderr = w, w
 	setParentDeath(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
@@ -62,9 +69,12 @@ func Start(bin string, env []string, startTimeout time.Duration) (*Process, erro
 			p.Close()
 			return nil, fmt.Errorf("%s did not answer Function.Ping on %s within %s", bin, addr, startTimeout)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 }
+
+// PID returns the function's process id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
 
 // An Invocation is what SCF tells the function besides the event.
 type Invocation struct {

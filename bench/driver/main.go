@@ -1,0 +1,489 @@
+// Command driver measures the function against the floor and its peers on
+// one WeChat emulator, interleaving the contenders, and writes BENCHMARKS.md.
+// Run it from bench/ (make bench does).
+//
+// Contenders, each a Go1 function driven through SCF's RPC protocol:
+//   - wxanalysis: this repository's function, as deployed;
+//   - floor: one POST with a known token, the raw body back;
+//   - silenceper: the same function written with github.com/silenceper/wechat/v2.
+//
+// And, per conversion, wx-server-sdk's own key conversion in Node against
+// this repository's casing package.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wxanalysis/wxanalysis/emulator"
+	"github.com/wxanalysis/wxanalysis/internal/fixture"
+	"github.com/wxanalysis/wxanalysis/internal/scf"
+)
+
+var (
+	out      = flag.String("out", "../BENCHMARKS.md", "the report to write")
+	duration = flag.Duration("duration", time.Second, "length of one measuring round per contender and concurrency")
+	rounds   = flag.Int("rounds", 5, "interleaved rounds")
+	colds    = flag.Int("cold", 15, "cold starts per contender")
+	goBench  = flag.String("benchtime", "1s", "-benchtime for the Go benchmarks")
+)
+
+const event = `{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`
+
+type contender struct {
+	name, bin string
+	env       []string
+	size      int64
+	cold      []time.Duration
+	lat       map[int][]time.Duration // concurrency → latencies
+	ops       map[int]int
+	elapsed   map[int]time.Duration
+	rss       int64         // KiB
+	cpu       time.Duration // the function process's CPU time during the measured runs
+	proc      *scf.Process
+}
+
+func main() {
+	flag.Parse()
+	log.SetFlags(0)
+	log.SetPrefix("bench: ")
+	tmp, err := os.MkdirTemp("", "wxanalysis-bench")
+	check(err)
+	defer os.RemoveAll(tmp)
+
+	emu := httptest.NewServer(emulator.New(emulator.Config{Logger: slog.New(slog.DiscardHandler)}))
+	defer emu.Close()
+	creds := []string{"WECHAT_APPID=" + emulator.DefaultAppID, "WECHAT_APPSECRET=" + emulator.DefaultSecret, "WECHAT_API_BASE=" + emu.URL}
+
+	log.Print("building")
+	cs := []*contender{
+		{name: "wxanalysis", bin: filepath.Join(tmp, "wxanalysis"), env: creds},
+		{name: "floor", bin: filepath.Join(tmp, "floor"), env: []string{"FLOOR_URL=" + emu.URL +
+			"/datacube/getweanalysisappidweeklyretaininfo?access_token=" + stableToken(emu.URL)}},
+		{name: "silenceper/wechat v2.1.10", bin: filepath.Join(tmp, "silenceper"), env: creds},
+	}
+	check(scf.Build("..", cs[0].bin, runtime.GOOS, runtime.GOARCH))
+	check(build("./floor", cs[1].bin))
+	check(build("./silenceper", cs[2].bin))
+	for _, c := range cs {
+		fi, err := os.Stat(c.bin)
+		check(err)
+		c.size = fi.Size()
+		c.lat, c.ops, c.elapsed = map[int][]time.Duration{}, map[int]int{}, map[int]time.Duration{}
+	}
+
+	log.Print("cold starts")
+	for range *colds {
+		for _, c := range cs {
+			start := time.Now()
+			p, err := scf.StartTo(io.Discard, c.bin, c.env, 10*time.Second)
+			check(err)
+			res, err := p.Invoke([]byte(event), scf.Invocation{FunctionName: "analysis", Timeout: 5 * time.Second})
+			c.cold = append(c.cold, time.Since(start))
+			p.Close()
+			check(err)
+			if !bytes.Contains(res, []byte("20170306-20170312")) {
+				log.Fatalf("%s answered %s", c.name, res)
+			}
+		}
+	}
+
+	log.Print("warm runs")
+	for _, c := range cs {
+		c.proc, err = scf.StartTo(io.Discard, c.bin, c.env, 10*time.Second)
+		check(err)
+		run(c, 8, 300*time.Millisecond) // warm up: connections, token, caches
+		c.lat, c.ops, c.elapsed = map[int][]time.Duration{}, map[int]int{}, map[int]time.Duration{}
+		c.cpu = -cpuTime(c.proc.PID())
+	}
+	for r := range *rounds {
+		for _, conc := range []int{1, 64} {
+			for i := range cs {
+				run(cs[(i+r)%len(cs)], conc, *duration) // a different order each round
+			}
+		}
+	}
+	for _, c := range cs {
+		c.cpu += cpuTime(c.proc.PID())
+		c.rss = peakRSS(c.proc.PID())
+		c.proc.Close()
+	}
+
+	log.Print("Node: wx-server-sdk")
+	node := nodeBench(tmp)
+	log.Print("Go benchmarks")
+	gb := goBenchmarks()
+	log.Print("binary size by package")
+	sizes := sizeByPackage(tmp)
+
+	var b strings.Builder
+	report(&b, cs, node, gb, sizes)
+	check(os.WriteFile(*out, []byte(b.String()), 0o644))
+	log.Printf("wrote %s", *out)
+}
+
+func check(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func build(pkg, out string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// stableToken fetches a token for the floor, which manages none.
+func stableToken(base string) string {
+	body := fmt.Sprintf(`{"grant_type":"client_credential","appid":%q,"secret":%q}`, emulator.DefaultAppID, emulator.DefaultSecret)
+	resp, err := http.Post(base+"/cgi-bin/stable_token", "application/json", strings.NewReader(body))
+	check(err)
+	defer resp.Body.Close()
+	var t struct {
+		AccessToken string `json:"access_token"`
+	}
+	check(json.NewDecoder(resp.Body).Decode(&t))
+	return t.AccessToken
+}
+
+// run invokes c from conc goroutines for d, recording every latency.
+func run(c *contender, conc int, d time.Duration) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
+	stop := start.Add(d)
+	for range conc {
+		wg.Go(func() {
+			var lats []time.Duration
+			for time.Now().Before(stop) {
+				t := time.Now()
+				res, err := c.proc.Invoke([]byte(event), scf.Invocation{FunctionName: "analysis", Timeout: 10 * time.Second})
+				if err != nil || !bytes.Contains(res, []byte("20170306-20170312")) {
+					log.Fatalf("%s: %v %s", c.name, err, res)
+				}
+				lats = append(lats, time.Since(t))
+			}
+			mu.Lock()
+			c.lat[conc] = append(c.lat[conc], lats...)
+			c.ops[conc] += len(lats)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	c.elapsed[conc] += time.Since(start)
+}
+
+func peakRSS(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// cpuTime returns the user and system CPU time pid has used.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses: utime and stime are the 12th and 13th.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond // clock ticks of 100 Hz
+}
+
+type nodeResult struct {
+	Node        string  `json:"node"`
+	SDK         string  `json:"sdk"`
+	RequireMs   float64 `json:"require_ms"`
+	SeedBytes   int     `json:"seed_bytes"`
+	SeedConvert float64 `json:"seed_convert_ns"`
+	SeedText    float64 `json:"seed_text_ns"`
+	PageBytes   int     `json:"page_bytes"`
+	PageConvert float64 `json:"page_convert_ns"`
+	PageText    float64 `json:"page_text_ns"`
+}
+
+func nodeBench(tmp string) *nodeResult {
+	seed, page := filepath.Join(tmp, "seed.json"), filepath.Join(tmp, "page.json")
+	check(os.WriteFile(seed, fixture.SeedWeekly, 0o644))
+	check(os.WriteFile(page, fixture.VisitPage(), 0o644))
+	cmd := exec.Command("node", "node/convert.js", seed, page)
+	cmd.Stderr = os.Stderr
+	b, err := cmd.Output()
+	if err != nil {
+		log.Printf("Node benchmark skipped: %v (run make conformance first to install the SDK)", err)
+		return nil
+	}
+	var r nodeResult
+	check(json.Unmarshal(b, &r))
+	return &r
+}
+
+type goResult struct {
+	name                    string
+	nsPerOp, mbPerS         float64
+	bytesPerOp, allocsPerOp int64
+}
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) MB/s)?(?:\s+(\d+) B/op\s+(\d+) allocs/op)?`)
+
+func goBenchmarks() map[string]goResult {
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", *goBench,
+		"./casing", "./handler", "./openapi")
+	cmd.Dir = ".."
+	cmd.Stderr = os.Stderr
+	b, err := cmd.Output()
+	check(err)
+	res := map[string]goResult{}
+	for _, line := range strings.Split(string(b), "\n") {
+		m := benchLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		r := goResult{name: m[1]}
+		r.nsPerOp, _ = strconv.ParseFloat(m[2], 64)
+		r.mbPerS, _ = strconv.ParseFloat(m[3], 64)
+		r.bytesPerOp, _ = strconv.ParseInt(m[4], 10, 64)
+		r.allocsPerOp, _ = strconv.ParseInt(m[5], 10, 64)
+		res[r.name] = r
+	}
+	return res
+}
+
+// sizeByPackage builds the function unstripped and sums its symbol sizes by
+// package, to say where the bytes of the binary go.
+func sizeByPackage(tmp string) []pkgSize {
+	bin := filepath.Join(tmp, "unstripped")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	check(cmd.Run())
+	nm, err := exec.Command("go", "tool", "nm", "-size", bin).Output()
+	check(err)
+	sums := map[string]int64{}
+	for _, line := range strings.Split(string(nm), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.Contains("TtRr", f[2]) {
+			continue // code and read-only data only: data symbols include zero-filled ones not in the file
+		}
+		size, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		sums[pkgOf(f[3])] += size
+	}
+	var out []pkgSize
+	for p, n := range sums {
+		out = append(out, pkgSize{p, n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].size > out[j].size })
+	return out
+}
+
+type pkgSize struct {
+	pkg  string
+	size int64
+}
+
+// pkgOf groups a symbol by its module-ish prefix.
+func pkgOf(sym string) string {
+	if strings.HasPrefix(sym, "go:func.") || strings.HasPrefix(sym, "runtime.") && strings.Contains(sym, "tab") {
+		return "runtime metadata (function tables)"
+	}
+	sym = strings.TrimPrefix(sym, "go:")
+	sym = strings.TrimPrefix(sym, "type:")
+	sym = strings.TrimPrefix(sym, "*")
+	if i := strings.IndexAny(sym, "(["); i > 0 {
+		sym = sym[:i]
+	}
+	if i := strings.LastIndex(sym, "/"); i >= 0 {
+		if j := strings.Index(sym[i:], "."); j > 0 {
+			sym = sym[:i+j]
+		}
+	} else if j := strings.Index(sym, "."); j > 0 {
+		sym = sym[:j]
+	}
+	switch {
+	case strings.HasPrefix(sym, "crypto/"), sym == "crypto", strings.HasPrefix(sym, "vendor/golang.org/x/crypto"):
+		return "crypto (TLS to WeChat)"
+	case strings.HasPrefix(sym, "net/http"), strings.HasPrefix(sym, "vendor/golang.org/x/net"):
+		return "net/http"
+	case strings.HasPrefix(sym, "github.com/wxanalysis/"):
+		return "wxanalysis"
+	}
+	return sym
+}
+
+func percentile(lats []time.Duration, p float64) time.Duration {
+	if len(lats) == 0 {
+		return 0
+	}
+	s := slices.Clone(lats)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+func median(ds []time.Duration) time.Duration { return percentile(ds, 0.5) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Nanoseconds())/1000) }
+
+func mb(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
+
+func report(b *strings.Builder, cs []*contender, node *nodeResult, gb map[string]goResult, sizes []pkgSize) {
+	goVersion, _ := exec.Command("go", "version").Output()
+	fmt.Fprintf(b, "# Benchmarks\n\nWritten by `make bench` on %s. Do not edit: run it again.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(b, "- Machine: %s, %d cores, %s memory, %s/%s\n", cpuModel(), runtime.NumCPU(), memTotal(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(b, "- Go: %s\n", strings.TrimSpace(strings.TrimPrefix(string(goVersion), "go version ")))
+	if node != nil {
+		fmt.Fprintf(b, "- Node.js: %s, wx-server-sdk %s\n", node.Node, node.SDK)
+	}
+	fmt.Fprintf(b, "- Method: each contender is a Go1 function binary started and invoked as SCF does (`_LAMBDA_SERVER_PORT`, "+
+		"net/rpc `Function.Invoke`), calling getWeeklyRetain on one WeChat emulator over loopback HTTP. "+
+		"%d rounds of %s per contender and concurrency, the contenders in a different order each round; "+
+		"latencies are per invocation, measured by the invoker. Cold start: process start to first result, "+
+		"first token fetch included, median of %d.\n\n", *rounds, *duration, *colds)
+
+	floor := cs[1]
+	tput := func(c *contender, conc int) float64 { return float64(c.ops[conc]) / c.elapsed[conc].Seconds() }
+	b.WriteString("## Through the SCF protocol\n\n")
+	b.WriteString("| function | c=1 req/s | c=1 p50 | c=1 p99 | c=64 req/s | c=64 p50 | c=64 p99 | c=64 vs floor | function CPU per call | cold start | peak RSS | binary |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, c := range cs {
+		calls := c.ops[1] + c.ops[64]
+		fmt.Fprintf(b, "| %s | %.0f | %s | %s | %.0f | %s | %s | %.2f× | %.0f µs | %s | %s | %s |\n", c.name,
+			tput(c, 1), us(percentile(c.lat[1], 0.5)), us(percentile(c.lat[1], 0.99)),
+			tput(c, 64), us(percentile(c.lat[64], 0.5)), us(percentile(c.lat[64], 0.99)),
+			tput(c, 64)/tput(floor, 64), float64(c.cpu.Microseconds())/float64(max(calls, 1)),
+			ms(median(c.cold)), mb(c.rss<<10), mb(c.size))
+	}
+	b.WriteString("\nThe floor does no checking, no conversion and no token management: its cost is the runtime protocol " +
+		"plus one loopback HTTP call. silenceper/wechat returns typed structs (snake_case JSON), not the cloud-call shape.\n\n")
+
+	b.WriteString("## Key conversion, per answer\n\n")
+	b.WriteString("| answer | wxanalysis casing (Go) | wx-server-sdk convertCase (Node) | wx-server-sdk parse + convert + stringify | speed-up, text to text |\n|---|---:|---:|---:|---:|\n")
+	seed, page := gb["BenchmarkCamelSeedWeekly"], gb["BenchmarkCamelVisitPage100KB"]
+	if node != nil {
+		fmt.Fprintf(b, "| seed weekly answer (%d B) | %.0f ns (%.0f MB/s) | %.0f ns | %.0f ns | %.0f× |\n", node.SeedBytes,
+			seed.nsPerOp, seed.mbPerS, node.SeedConvert, node.SeedText, node.SeedText/seed.nsPerOp)
+		fmt.Fprintf(b, "| getVisitPage top 200 (%d B) | %.0f µs (%.0f MB/s) | %.0f µs | %.0f µs | %.0f× |\n", node.PageBytes,
+			page.nsPerOp/1000, page.mbPerS, node.PageConvert/1000, node.PageText/1000, node.PageText/page.nsPerOp)
+		fmt.Fprintf(b, "\nCold-start anchor: `require('wx-server-sdk')` alone takes %.0f ms in Node (median of 7 fresh processes); "+
+			"the whole Go function starts and answers its first call, token fetch included, in %s.\n\n", node.RequireMs, ms(median(cs[0].cold)))
+	} else {
+		b.WriteString("| (Node.js or the SDK was missing: run `make conformance` first) | | | | |\n\n")
+	}
+
+	b.WriteString("## Go benchmarks\n\n| benchmark | ns/op | MB/s | B/op | allocs/op |\n|---|---:|---:|---:|---:|\n")
+	names := make([]string, 0, len(gb))
+	for n := range gb {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		r := gb[n]
+		mbs := ""
+		if r.mbPerS > 0 {
+			mbs = fmt.Sprintf("%.0f", r.mbPerS)
+		}
+		fmt.Fprintf(b, "| %s | %.0f | %s | %d | %d |\n", n, r.nsPerOp, mbs, r.bytesPerOp, r.allocsPerOp)
+	}
+	overhead := gb["BenchmarkHandlerSeedWeekly"].nsPerOp - gb["BenchmarkHTTPClientOnly"].nsPerOp
+
+	b.WriteString("\n## Targets\n\n| target | measured | met |\n|---|---|---|\n")
+	row := func(name, measured string, ok bool) {
+		mark := "yes"
+		if !ok {
+			mark = "**no**: see below"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s |\n", name, measured, mark)
+	}
+	row("casing, seed answer: < 1 µs, ≤ 4 allocations", fmt.Sprintf("%.0f ns, %d allocs", seed.nsPerOp, seed.allocsPerOp),
+		seed.nsPerOp < 1000 && seed.allocsPerOp <= 4)
+	row("casing, 100 KB answer: ≥ 300 MB/s", fmt.Sprintf("%.0f MB/s", page.mbPerS), page.mbPerS >= 300)
+	row("handler overhead in process: < 15 µs", fmt.Sprintf("%.1f µs (handler %.1f µs − bare HTTP client %.1f µs)", overhead/1000,
+		gb["BenchmarkHandlerSeedWeekly"].nsPerOp/1000, gb["BenchmarkHTTPClientOnly"].nsPerOp/1000), overhead < 15000)
+	ratio := tput(cs[0], 64) / tput(floor, 64)
+	row("through RPC at c=64: ≥ 0.85 × the floor", fmt.Sprintf("%.2f×", ratio), ratio >= 0.85)
+	row("cold start: < 30 ms", ms(median(cs[0].cold)), median(cs[0].cold) < 30*time.Millisecond)
+	row("binary: < 8 MB", fmt.Sprintf("%s (%d bytes)", mb(cs[0].size), cs[0].size), cs[0].size < 8e6)
+	row("peak RSS at c=64: < 25 MB", mb(cs[0].rss<<10), cs[0].rss<<10 < 25e6)
+
+	b.WriteString("\n## Where the binary's bytes go\n\nCode and read-only data of the unstripped build, by package " +
+		"(`go tool nm -size`); the stripped binary drops the symbol tables but keeps these:\n\n| package | size |\n|---|---:|\n")
+	for _, s := range sizes[:min(12, len(sizes))] {
+		fmt.Fprintf(b, "| %s | %s |\n", s.pkg, mb(s.size))
+	}
+	if notes, err := os.ReadFile("NOTES.md"); err == nil {
+		b.WriteString("\n")
+		b.Write(notes)
+	}
+	b.WriteString("\n## Reproduce\n\n```sh\nmake bench   # builds everything, installs the SDK with npm ci, rewrites BENCHMARKS.md\n```\n\n" +
+		"`bench/` is a Go module of its own, so that the peers it measures never enter the product's `go.mod`. " +
+		"Numbers move with the machine: compare ratios, not absolutes.\n")
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return "unknown CPU"
+}
+
+func memTotal() string {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return fmt.Sprintf("%.0f GiB", float64(kb)/(1<<20))
+		}
+	}
+	return "unknown"
+}
