@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -26,28 +25,18 @@ func (answerAll) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // fuzzHandler returns a handler for fuzzing and the buffer its logs go to.
-func fuzzHandler() (*handler.Handler, *syncBuffer) {
-	logs := &syncBuffer{}
+func fuzzHandler() (*handler.Handler, *evidence) {
+	logs := &evidence{}
 	return handler.New(handler.Config{TokenMode: handler.ModeStatic, AccessToken: "fuzz-token",
 		HTTPClient: &http.Client{Transport: answerAll{}}, HTTPAPIKeys: []string{badinput.APIKey},
 		Logger: slog.New(slog.NewJSONHandler(logs, nil))}), logs
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) panicked() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Contains(s.b.Bytes(), []byte(`"msg":"panic"`))
+// panicked reports whether the handler logged a recovered panic.
+func (e *evidence) panicked() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return bytes.Contains(e.buf.Bytes(), []byte(`"msg":"panic"`))
 }
 
 // checkResult asserts a cloud-call result is well formed.

@@ -90,7 +90,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 		if p := recover(); p != nil {
 			h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			e := &openapi.Error{Code: openapi.CodeInternal, Msg: "system error: internal error"}
-			out, rec.code = errorResult(e), e.Code
+			out, rec.code = e.Result(), e.Code
 		}
 		h.logInvocation(ctx, rec, time.Since(start))
 	}()
@@ -103,7 +103,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 	res, e := h.serve(ctx, payload, rec)
 	if e != nil {
 		rec.code = e.Code
-		return errorResult(e), nil
+		return e.Result(), nil
 	}
 	return res, nil
 }
@@ -263,23 +263,4 @@ func apiName(action string) string {
 
 func invalidArgs(msg string) *openapi.Error {
 	return &openapi.Error{Code: openapi.CodeInvalidArgs, Msg: "invalid args: " + msg}
-}
-
-// errorResult is the failure a Node cloud function returns with
-// catch (err) { return err }: errCode, then errMsg.
-func errorResult(e *openapi.Error) []byte {
-	b := make([]byte, 0, 64+len(e.Msg))
-	b = append(b, `{"errCode":`...)
-	b = fmt.Append(b, e.Code)
-	b = append(b, `,"errMsg":`...)
-	b = appendString(b, e.ErrMsg())
-	return append(b, '}')
-}
-
-func appendString(b []byte, s string) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }

@@ -74,7 +74,7 @@ func (h *Handler) serveHTTP(ctx context.Context, payload []byte, rec *record) []
 	var res []byte
 	if err := json.Unmarshal(payload, &req); err != nil {
 		e := invalidArgs("the HTTP event is malformed")
-		status, res, rec.code = http.StatusBadRequest, errorResult(e), e.Code
+		status, res, rec.code = http.StatusBadRequest, e.Result(), e.Code
 	} else {
 		var e *openapi.Error
 		status, res, e = h.httpCall(ctx, &req, rec)
@@ -82,9 +82,9 @@ func (h *Handler) serveHTTP(ctx context.Context, payload []byte, rec *record) []
 		case e == nil:
 			status = http.StatusOK
 		case status == 0:
-			status, res = statusOf(e), errorResult(e)
+			status, res = statusOf(e), e.Result()
 		default:
-			res = errorResult(e)
+			res = e.Result()
 		}
 		if e != nil {
 			rec.code = e.Code

@@ -97,6 +97,17 @@ func (e *Error) ErrMsg() string {
 	return "openapi." + api + ":fail " + e.Msg
 }
 
+// Result returns the failure as a Mini Program receives it from a Node cloud
+// function that does catch (err) { return err }: {"errCode", "errMsg"}.
+func (e *Error) Result() []byte {
+	b := make([]byte, 0, 64+len(e.Msg))
+	b = append(b, `{"errCode":`...)
+	b = strconv.AppendInt(b, int64(e.Code), 10)
+	b = append(b, `,"errMsg":`...)
+	b = append(b, jsonString([]byte(e.ErrMsg()))...)
+	return append(b, '}')
+}
+
 // Error mirrors wx-server-sdk's CloudSDKError message.
 func (e *Error) Error() string {
 	return fmt.Sprintf("errCode: %d | errMsg: %s", e.Code, e.ErrMsg())
