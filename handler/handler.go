@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -91,6 +92,10 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 			h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			e := &openapi.Error{Code: openapi.CodeInternal, Msg: "system error: internal error"}
 			out, rec.code = e.Result(), e.Code
+			if rec.caller == "http" {
+				rec.status = http.StatusInternalServerError
+				out = httpResponse(rec.status, out)
+			}
 		}
 		h.logInvocation(ctx, rec, time.Since(start))
 	}()

@@ -91,6 +91,11 @@ func (h *Handler) serveHTTP(ctx context.Context, payload []byte, rec *record) []
 		}
 	}
 	rec.status = status
+	return httpResponse(status, res)
+}
+
+// httpResponse wraps a result in an HTTPResponse.
+func httpResponse(status int, res []byte) []byte {
 	resp := HTTPResponse{StatusCode: status, Body: string(res),
 		Headers: map[string]string{"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}}
 	switch status {

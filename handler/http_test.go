@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -110,4 +112,16 @@ func TestShortAPIKeyIsAConfigurationError(t *testing.T) {
 	assert.Equal(t, json.Number("-601002"), res["errCode"])
 	assert.Contains(t, res["errMsg"], fmt.Sprintf("HTTP_API_KEYS: key 1 is shorter than %d characters", handler.MinAPIKeyLength))
 	assert.NotContains(t, res["errMsg"], "short\"")
+}
+
+func TestHTTPPanicIsA500(t *testing.T) {
+	h := handler.New(handler.Config{TokenMode: handler.ModeStatic, AccessToken: token, HTTPAPIKeys: []string{apiKey},
+		HTTPClient: &http.Client{Transport: panicTransport{}}, Logger: slog.New(slog.DiscardHandler)})
+	out, err := h.Invoke(context.Background(), []byte(httpEvent("POST", "/getWeeklyRetain", "Bearer "+apiKey,
+		`{"beginDate":"20170306","endDate":"20170312"}`, false)))
+	require.NoError(t, err)
+	var resp handler.HTTPResponse
+	require.NoError(t, json.Unmarshal(out, &resp), "%s", out)
+	assert.Equal(t, 500, resp.StatusCode)
+	assert.JSONEq(t, `{"errCode":-601001,"errMsg":"openapi.analysis:fail system error: internal error"}`, resp.Body)
 }
