@@ -469,21 +469,22 @@ func TestTokenCacheRefreshesAheadAndSurvivesFetchFailure(t *testing.T) {
 		if fail.Load() {
 			return nil, &openapi.Error{Code: -1, Msg: "system error"}
 		}
-		return &openapi.Token{AccessToken: fmt.Sprint("T", n), Expiry: time.Now().Add(400 * time.Millisecond)}, nil
+		return &openapi.Token{AccessToken: fmt.Sprint("T", n), Expiry: time.Now().Add(time.Second)}, nil
 	})
-	c := openapi.NewTokenCache(src, time.Minute) // margin capped at half the life: 200 ms
+	c := openapi.NewTokenCache(src, time.Minute) // margin capped at half the life: refresh after 500 ms
 	ctx := context.Background()
 	t1, err := c.Token(ctx)
 	require.NoError(t, err)
 	t2, _ := c.Token(ctx)
 	assert.Same(t, t1, t2, "reused")
-	time.Sleep(250 * time.Millisecond)
+	time.Sleep(600 * time.Millisecond)
 	fail.Store(true)
 	t3, err := c.Token(ctx)
 	require.NoError(t, err, "the old token is still valid: serve it")
 	assert.Equal(t, "T1", t3.AccessToken)
+	assert.EqualValues(t, 2, calls.Load(), "it did try to refresh")
 	fail.Store(false)
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // past the old token's expiry
 	t4, err := c.Token(ctx)
 	require.NoError(t, err)
 	assert.NotEqual(t, "T1", t4.AccessToken)
