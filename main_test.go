@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -200,4 +202,47 @@ func TestBadInputThroughBinary(t *testing.T) {
 		assert.NoError(t, c.Check(out), c.Name)
 	}
 	assert.Zero(t, calls.Load())
+}
+
+// TestInvoker runs what `make run` runs: the invoker, starting the built
+// function against the built-in emulator, printing the result and the table,
+// and leaving no process behind.
+func TestInvoker(t *testing.T) {
+	bin := buildFunction(t, runtime.GOOS, runtime.GOARCH)
+	invoker := filepath.Join(t.TempDir(), "scfinvoke")
+	out, err := exec.Command("go", "build", "-o", invoker, "./cmd/scfinvoke").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	cmd := exec.Command(invoker, "-bin", bin, "-last-week", "-table")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")} // no WeChat credentials
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "%s", stderr.String())
+	assert.Contains(t, stderr.String(), "using the built-in emulator")
+	var res map[string]any
+	end := strings.Index(stdout.String(), "\n}\n")
+	require.Positive(t, end, stdout.String())
+	require.NoError(t, json.Unmarshal(stdout.Bytes()[:end+2], &res))
+	assert.EqualValues(t, 0, res["errCode"])
+	assert.Equal(t, "openapi.analysis.getWeeklyRetain:ok", res["errMsg"])
+	assert.Contains(t, stdout.String(), "% of key 0")
+
+	// The function it started is gone.
+	assert.Empty(t, processesRunning(t, bin), "a process is left behind")
+}
+
+// processesRunning lists the pids whose command line starts with bin.
+func processesRunning(t *testing.T, bin string) []string {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skip("no /proc to look for processes in")
+	}
+	var pids []string
+	for _, e := range entries {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.HasPrefix(cmdline, []byte(bin+"\x00")) {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
 }
