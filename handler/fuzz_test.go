@@ -41,18 +41,20 @@ func (e *evidence) panicked() bool {
 	return bytes.Contains(e.buf.Bytes(), []byte(`"msg":"panic"`))
 }
 
-// checkResult asserts a cloud-call result is well formed.
-func checkResult(t *testing.T, out []byte) {
+// checkResult asserts a cloud-call result is well formed: a numeric errCode,
+// a string errMsg, and for a failure nothing else and a short message.
+func checkResult(t *testing.T, out []byte) map[string]any {
 	var res map[string]any
 	require.NoError(t, json.Unmarshal(out, &res), "%q", out)
 	code, ok := res["errCode"].(float64)
-	require.True(t, ok, "%q", out)
+	require.True(t, ok, "errCode is a number: %q", out)
 	msg, ok := res["errMsg"].(string)
-	require.True(t, ok, "%q", out)
+	require.True(t, ok, "errMsg is a string: %q", out)
 	if code != 0 {
-		require.Len(t, res, 2, "%q", out)
+		require.Len(t, res, 2, "a failure is {errCode, errMsg}: %q", out)
 		require.LessOrEqual(t, len(msg), badinput.MaxErrMsg, "%q", out)
 	}
+	return res
 }
 
 func seedEvents(f *testing.F) {
