@@ -74,11 +74,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	case "true", "1", "yes":
 		c.AllowAnyCaller = true
 	default:
-		errs = append(errs, fmt.Errorf("ALLOW_ANY_CALLER must be true or false, not %q", short(v)))
+		errs = append(errs, fmt.Errorf("ALLOW_ANY_CALLER must be true or false, not %s", quote(v)))
 	}
 	if lvl := strings.TrimSpace(getenv("LOG_LEVEL")); lvl != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
-			errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, not %q", short(lvl)))
+			errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, not %s", quote(lvl)))
 		}
 	}
 	if err := c.Check(); err != nil {
@@ -121,7 +121,7 @@ func (c *Config) Check() error {
 		}
 	case ModeNone:
 	default:
-		errs = append(errs, fmt.Errorf("WECHAT_TOKEN_MODE must be stable, credential, static, url or none, not %q", short(c.TokenMode)))
+		errs = append(errs, fmt.Errorf("WECHAT_TOKEN_MODE must be stable, credential, static, url or none, not %s", quote(c.TokenMode)))
 	}
 	for i, k := range c.HTTPAPIKeys {
 		if len(k) < MinAPIKeyLength {
@@ -130,8 +130,8 @@ func (c *Config) Check() error {
 	}
 	for _, name := range c.AllowedAPIs {
 		if _, ok := openapi.Lookup(name); !ok {
-			errs = append(errs, fmt.Errorf("ALLOWED_APIS names %q, which is not an analysis method; known: %s",
-				short(name), strings.Join(openapi.Names(), ", ")))
+			errs = append(errs, fmt.Errorf("ALLOWED_APIS names %s, which is not an analysis method; known: %s",
+				quote(name), strings.Join(openapi.Names(), ", ")))
 		}
 	}
 	return errors.Join(errs...)
@@ -181,12 +181,4 @@ func list(s string) []string {
 		}
 	}
 	return out
-}
-
-// short truncates a configuration value echoed in an error.
-func short(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/go-viper/mapstructure/v2"
 
@@ -24,13 +23,12 @@ var ignored = map[string]bool{"action": true, "userInfo": true, "tcbContext": tr
 // Stricter than wx-server-sdk on purpose: a missing, null, mistyped or unknown
 // parameter is an error that names it, before any quota is spent.
 func decodeParams(m *openapi.Method, ev map[string]any) (openapi.Params, *openapi.Error) {
-	in := make(map[string]any, len(ev))
-	for k, v := range ev {
-		if !ignored[k] {
-			in[k] = v
-		}
+	// The event was decoded for this invocation alone and the action is
+	// already read: drop what is not a parameter in place.
+	for k := range ignored {
+		delete(ev, k)
 	}
-	if path := nullAt(in, ""); path != "" {
+	if path := nullAt(ev, ""); path != "" {
 		return nil, invalidArgs(path + " must not be null")
 	}
 	params := m.Params()
@@ -45,11 +43,11 @@ func decodeParams(m *openapi.Method, ev map[string]any) (openapi.Params, *openap
 	if err != nil {
 		return nil, &openapi.Error{Code: openapi.CodeInternal, Msg: "system error: " + err.Error()}
 	}
-	if err := dec.Decode(in); err != nil {
+	if err := dec.Decode(ev); err != nil {
 		var de *mapstructure.DecodeError
 		if errors.As(err, &de) {
 			return nil, invalidArgs(fmt.Sprintf("%s must be %s, not %s",
-				de.Name(), expected(reflect.TypeOf(params), de.Name()), describe(valueAt(in, de.Name()))))
+				de.Name(), expected(reflect.TypeOf(params), de.Name()), describe(valueAt(ev, de.Name()))))
 		}
 		return nil, invalidArgs("parameters do not match " + m.Name + "'s")
 	}
@@ -199,11 +197,4 @@ func describe(v any) string {
 }
 
 // quote echoes a caller's value: quoted, and cut short if long.
-func quote(s string) string {
-	const n = 40
-	if utf8.RuneCountInString(s) <= n {
-		return strconv.Quote(s)
-	}
-	r := []rune(s)
-	return strconv.Quote(string(r[:n])) + "…"
-}
+func quote(s string) string { return openapi.Excerpt(s, 40) }

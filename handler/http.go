@@ -78,16 +78,13 @@ func (h *Handler) serveHTTP(ctx context.Context, payload []byte, rec *record) []
 	} else {
 		var e *openapi.Error
 		status, res, e = h.httpCall(ctx, &req, rec)
-		switch {
-		case e == nil:
+		if e == nil {
 			status = http.StatusOK
-		case status == 0:
-			status, res = statusOf(e), e.Result()
-		default:
-			res = e.Result()
-		}
-		if e != nil {
-			rec.code = e.Code
+		} else {
+			res, rec.code = e.Result(), e.Code
+			if status == 0 {
+				status = statusOf(e)
+			}
 		}
 	}
 	rec.status = status

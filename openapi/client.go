@@ -107,8 +107,8 @@ func (c *Client) call(ctx context.Context, m *Method, body []byte) ([]byte, *Err
 			// One fresh token and one more try, never a loop: a source that
 			// has nothing better ends it here.
 			refreshed = true
-			stats.TokenRefreshes++
 			if _, rerr := c.Tokens.Reject(ctx, tok); rerr == nil {
+				stats.TokenRefreshes++
 				continue
 			}
 			return nil, err
@@ -229,11 +229,11 @@ func send(ctx context.Context, hc *http.Client, method, rawURL string, body []by
 		buf.Grow(int(n)) // one allocation at most, and none once the pool is warm
 	}
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer+1)); err != nil {
-		buffers.Put(buf)
+		putBuffer(buf)
 		return nil, transportError(ctx, err)
 	}
 	if buf.Len() > maxAnswer {
-		buffers.Put(buf)
+		putBuffer(buf)
 		return nil, newError(CodeInternal, "wechat server internal error, answer larger than %d bytes", maxAnswer)
 	}
 	return &response{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), body: buf.Bytes(), buf: buf}, nil
@@ -243,10 +243,17 @@ func send(ctx context.Context, hc *http.Client, method, rawURL string, body []by
 // an answer's bytes after that.
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// putBuffer returns buf to the pool, unless it grew for a rare huge answer.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxAnswer/8 {
+		buffers.Put(buf)
+	}
+}
+
 // release returns the answer's buffer to the pool. r.body is invalid after.
 func (r *response) release() {
-	if r.buf != nil && r.buf.Cap() <= maxAnswer/8 { // keep ordinary sizes, not the rare huge one
-		buffers.Put(r.buf)
+	if r.buf != nil {
+		putBuffer(r.buf)
 	}
 	r.buf, r.body = nil, nil
 }

@@ -137,7 +137,7 @@ func days(from, to time.Time) int {
 func parseDate(field, s string) (time.Time, error) {
 	if len(s) != len(dateLayout) || strings.Trim(s, "0123456789") != "" {
 		return time.Time{}, &Error{Code: CodeDateFormat,
-			Msg: fmt.Sprintf("%s %s must be a date in yyyymmdd format, such as 20170306", field, excerpt(s, 24))}
+			Msg: fmt.Sprintf("%s %s must be a date in yyyymmdd format, such as 20170306", field, Excerpt(s, 24))}
 	}
 	y, _ := strconv.Atoi(s[:4])
 	m, _ := strconv.Atoi(s[4:6])
@@ -197,11 +197,11 @@ func (p *PerformanceParams) Check(time.Time) error {
 		values, ok := performanceFields[c.Field]
 		if !ok {
 			return newError(CodeInvalidArgs, "params[%d].field %s must be one of device, device_level, networktype",
-				i, excerpt(c.Field, 24))
+				i, Excerpt(c.Field, 24))
 		}
 		if !slices.Contains(values, c.Value) {
 			return newError(CodeInvalidArgs, "params[%d].value %s must be one of %s for field %s",
-				i, excerpt(c.Value, 24), strings.Join(values, ", "), c.Field)
+				i, Excerpt(c.Value, 24), strings.Join(values, ", "), c.Field)
 		}
 	}
 	begin, end := p.Time.BeginTimestamp, p.Time.EndTimestamp
@@ -238,7 +238,7 @@ func checkModule(m any) error {
 	}
 	n, err := strconv.Atoi(text)
 	if err != nil || !slices.Contains(performanceModules, n) {
-		return newError(CodeInvalidArgs, "module %s must be one of 10016, 10017, 10021, 10022, 10023", excerpt(text, 24))
+		return newError(CodeInvalidArgs, "module %s must be one of 10016, 10017, 10021, 10022, 10023", Excerpt(text, 24))
 	}
 	return nil
 }

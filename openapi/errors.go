@@ -187,9 +187,9 @@ func Redact(err error) error {
 	return err
 }
 
-// excerpt returns at most n runes of s, quoted, for echoing input back in a
-// message without repeating a long or hostile value whole.
-func excerpt(s string, n int) string {
+// Excerpt returns at most n runes of s, quoted, for echoing a caller's value
+// in a message without repeating a long or hostile value whole.
+func Excerpt(s string, n int) string {
 	t := truncate(s, n)
 	if len(t) == len(s) {
 		return strconv.Quote(s)

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -189,8 +188,7 @@ type TokenCache struct {
 	src    TokenSource
 	margin time.Duration
 	log    *slog.Logger
-	name   string       // the source's kind, for the log
-	count  atomic.Int64 // fetches from the source
+	name   string // the source's kind, for the log
 
 	mu        sync.Mutex
 	tok       *Token
@@ -216,9 +214,6 @@ func NewTokenCache(src TokenSource, margin time.Duration) *TokenCache {
 func (c *TokenCache) SetLogger(l *slog.Logger, source string) {
 	c.log, c.name = l, source
 }
-
-// Fetches returns how many times the cache has asked its source for a token.
-func (c *TokenCache) Fetches() int64 { return c.count.Load() }
 
 // Token returns a valid token, fetching one if the cached token is missing
 // or due for refresh. A caller whose ctx ends stops waiting; the fetch goes
@@ -277,14 +272,12 @@ func (c *TokenCache) fetch(f *flight, old *Token, rejected string) {
 	case old != nil:
 		reason = "expiring"
 	}
-	c.count.Add(1)
 	t, err := c.sourceToken(ctx)
 	forced := false
 	if err == nil && rejected != "" && t.AccessToken == rejected {
 		// The source still hands out the token WeChat refused: for a stable
 		// token, only a force refresh replaces it.
 		if fr, ok := c.src.(forceRefresher); ok {
-			c.count.Add(1)
 			if t2, err2 := fr.ForceRefresh(ctx); err2 == nil {
 				t, forced = t2, true
 			}
