@@ -1,11 +1,16 @@
 // Command main is the wxanalysis cloud function: WeChat Mini Program
-// analytics (cloud.openapi.analysis.*) for Tencent SCF and CloudBase, Go1
-// runtime. The platform starts it with _LAMBDA_SERVER_PORT set and invokes it
-// over scf-go-lib's RPC protocol.
+// analytics (cloud.openapi.analysis.*) for Tencent SCF and CloudBase (Go1
+// runtime, over scf-go-lib's RPC protocol, when _LAMBDA_SERVER_PORT is set),
+// and for WeChat Cloud Run and SCF web functions (plain HTTP on PORT).
 package main
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
 
@@ -13,8 +18,27 @@ import (
 )
 
 func main() {
-	// Built once: the token cache outlives warm invocations. StartHandler
-	// rather than Start, because the handler writes its own JSON bytes
-	// (exact numbers, no HTML escaping) instead of having them re-encoded.
-	cloudfunction.StartHandler(handler.FromEnv(os.Getenv))
+	// Built once: the token and answer caches outlive warm invocations.
+	h := handler.FromEnv(os.Getenv)
+	switch {
+	case os.Getenv("_LAMBDA_SERVER_PORT") != "":
+		// StartHandler rather than Start: the handler writes its own JSON
+		// bytes (exact numbers, no HTML escaping) instead of having them re-encoded.
+		cloudfunction.StartHandler(h)
+	case os.Getenv("PORT") != "":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		err := handler.Serve(ctx, h, ":"+os.Getenv("PORT"), handler.ShutdownGrace, func(a net.Addr) {
+			fmt.Fprintf(os.Stderr, "wxanalysis: serving HTTP on %s (token mode %s)\n", a, h.Mode())
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "wxanalysis:", err)
+			os.Exit(1)
+		}
+	default:
+		fmt.Fprint(os.Stderr, "wxanalysis: nothing to serve. Tencent SCF starts this function with _LAMBDA_SERVER_PORT set "+
+			"and calls it over its RPC protocol (try `make run`); set PORT (e.g. PORT=9000) to serve HTTP instead, "+
+			"as WeChat Cloud Run and SCF web functions do.\n")
+		os.Exit(2)
+	}
 }

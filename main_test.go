@@ -69,7 +69,7 @@ func TestBinaryServesSCFProtocol(t *testing.T) {
 	assert.Equal(t, want, invoke(nil))
 
 	miniProgram := map[string]string{"WX_CONTEXT_KEYS": "WX_OPENID,WX_APPID", "WX_OPENID": "o-stranger", "WX_APPID": "wx1"}
-	assert.JSONEq(t, `{"errCode":-601004,"errMsg":"openapi.analysis:fail api permission denied: the Mini Program user o-stranger may not read analytics; add this openid to ADMIN_OPENIDS, or set ALLOW_ANY_CALLER=true"}`,
+	assert.JSONEq(t, `{"errCode":-601004,"errMsg":"openapi.analysis.getWeeklyRetain:fail api permission denied: the Mini Program user \"o-stranger\" may not read analytics; add this openid to ADMIN_OPENIDS, or set ALLOW_ANY_CALLER=true"}`,
 		invoke(miniProgram))
 	// scf-go-lib has now set WX_OPENID in the process for good; a direct
 	// invocation must still be the account owner's.

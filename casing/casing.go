@@ -11,24 +11,39 @@
 //
 // Conversion is recursive through objects and arrays at any depth. Values are
 // never changed: strings are copied byte for byte and numbers digit for digit,
-// so 12345678901234567890 stays exact. Object members keep their order. When
-// two keys of one object end up with the same name, the key whose name changed
-// wins over one that did not; between two changed keys, the one that first
-// appears later wins, with its last value. That is what the SDK's in-place
-// conversion of an object from JSON.parse (a repeated key keeps its first
-// place and its last value) amounts to.
+// so 12345678901234567890 stays exact. The one exception is text that is not
+// UTF-8: Node decodes an answer before parsing it, so each invalid sequence in
+// a string or key becomes U+FFFD, as the WHATWG decoder replaces it, and the
+// output is always valid UTF-8. Object members keep their order. When two keys
+// of one object end up with the same name (compared decoded, as JavaScript
+// compares them), the key whose name changed wins over one that did not;
+// between two changed keys, the one that first appears later wins, with its
+// last value. That is what the SDK's in-place conversion of an object from
+// JSON.parse (a repeated key keeps its first place and its last value)
+// amounts to. The cost is linear in the size of the document.
 package casing
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"sync"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // MaxDepth is the deepest nesting of objects and arrays a document may have.
 const MaxDepth = 1000
+
+const (
+	// checkEvery is how many values a conversion reads between two looks at
+	// its context.
+	checkEvery = 4096
+	// indexAbove is how many keys an object may have before its names are
+	// looked up in a hash table rather than compared with each earlier one.
+	indexAbove = 16
+)
 
 // A SyntaxError reports a malformed JSON document.
 type SyntaxError struct {
@@ -57,7 +72,14 @@ var (
 // returns the extended buffer. Insignificant white space is dropped. A
 // malformed document gives a *SyntaxError and dst unchanged.
 func (c Converter) Append(dst, src []byte) ([]byte, error) {
-	s := getState(c, src, dst)
+	return c.AppendContext(context.Background(), dst, src)
+}
+
+// AppendContext is [Converter.Append] that gives up once ctx is done, with
+// an error wrapping ctx.Err() and dst unchanged. It looks at ctx every few
+// thousand values.
+func (c Converter) AppendContext(ctx context.Context, dst, src []byte) ([]byte, error) {
+	s := getState(ctx, c, src, dst)
 	defer putState(s)
 	i, err := s.value(s.ws(0), 0)
 	if err == nil {
@@ -71,19 +93,25 @@ func (c Converter) Append(dst, src []byte) ([]byte, error) {
 
 // AppendMembers requires src to be a JSON object. It appends the object's
 // converted members to dst, without the enclosing braces, leaving out every
-// top-level member for which drop returns true. drop sees the converted key
-// as written (without quotes) and the converted value; both are valid only
-// during the call. AppendMembers reports how many members it wrote. It lets a
-// caller read and replace top-level members in the same pass.
+// top-level member for which drop returns true. drop sees the converted key's
+// decoded name (escapes resolved, so "err\u0063ode" is "errcode"; an
+// unpaired surrogate escape in WTF-8) and the converted value as written;
+// both are valid only during the call. A dropped member takes no part in
+// collisions, so drop should depend on the name alone. AppendMembers reports
+// how many members it wrote. It lets a caller read and replace top-level
+// members in the same pass.
 func (c Converter) AppendMembers(dst, src []byte, drop func(key, value []byte) bool) ([]byte, int, error) {
-	s := getState(c, src, dst)
+	return c.AppendMembersContext(context.Background(), dst, src, drop)
+}
+
+// AppendMembersContext is [Converter.AppendMembers] that gives up once ctx is
+// done, with an error wrapping ctx.Err() and dst unchanged.
+func (c Converter) AppendMembersContext(ctx context.Context, dst, src []byte, drop func(key, value []byte) bool) ([]byte, int, error) {
+	s := getState(ctx, c, src, dst)
 	defer putState(s)
 	i := s.ws(0)
 	if i >= len(src) || src[i] != '{' {
 		return dst, 0, s.fail(i, "not an object")
-	}
-	if drop == nil {
-		drop = func(_, _ []byte) bool { return false }
 	}
 	s.drop, s.bare = drop, true
 	i, err := s.object(i, 0)
@@ -94,11 +122,6 @@ func (c Converter) AppendMembers(dst, src []byte, drop func(key, value []byte) b
 		return dst, 0, err
 	}
 	return s.dst, s.written, nil
-}
-
-// Snake returns src with its keys converted to snake_case.
-func Snake(src []byte) ([]byte, error) {
-	return ToSnake.Append(make([]byte, 0, len(src)+len(src)/8), src)
 }
 
 // Camel returns src with its keys converted to camelCase.
@@ -136,7 +159,13 @@ func next(raw []byte, i int, esc bool) (byte, int) {
 	if c := raw[i]; c != '\\' || !esc {
 		return c, 1
 	}
-	return escaped(raw, i)
+	if raw[i+1] != 'u' {
+		return 0, 2 // \n, \", \\ …: never a letter or an underscore
+	}
+	if v := hex4(raw[i+2:]); v < utf8.RuneSelf {
+		return byte(v), 6
+	}
+	return 0, 6
 }
 
 // snake appends the snake_case form of raw. Characters are copied as written
@@ -182,70 +211,213 @@ func camel(dst, raw []byte, esc bool) ([]byte, bool) {
 	return dst, changed
 }
 
-// escaped reads the escape at raw[i] of a validated JSON string body.
-func escaped(raw []byte, i int) (byte, int) {
-	if raw[i+1] != 'u' {
-		return 0, 2 // \n, \", \\ …: never a letter or an underscore
-	}
+// hex4 reads the four hex digits of a validated \u escape.
+func hex4(h []byte) rune {
 	var v rune
-	for _, h := range raw[i+2 : i+6] {
-		v = v<<4 | rune(hexVal(h))
+	for _, c := range h[:4] {
+		switch {
+		case c >= 'a':
+			c -= 'a' - 10
+		case c >= 'A':
+			c -= 'A' - 10
+		default:
+			c -= '0'
+		}
+		v = v<<4 | rune(c)
 	}
-	if v < utf8.RuneSelf {
-		return byte(v), 6
-	}
-	return 0, 6
+	return v
 }
 
-func hexVal(c byte) byte {
-	switch {
-	case c >= 'a':
-		return c - 'a' + 10
-	case c >= 'A':
-		return c - 'A' + 10
+// appendDecoded appends the text of the validated, valid UTF-8 string body
+// raw as JavaScript sees it, in WTF-8: an unpaired surrogate escape keeps its
+// own three bytes, so that "\ud800" and "\ud801" stay two names.
+func appendDecoded(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		if c = raw[i+1]; c != 'u' {
+			switch c {
+			case 'b':
+				c = '\b'
+			case 'f':
+				c = '\f'
+			case 'n':
+				c = '\n'
+			case 'r':
+				c = '\r'
+			case 't':
+				c = '\t'
+			}
+			dst = append(dst, c) // ", \ and / stand for themselves
+			i += 2
+			continue
+		}
+		r := hex4(raw[i+2:])
+		i += 6
+		if utf16.IsSurrogate(r) && r < 0xdc00 && i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+			if lo := hex4(raw[i+2:]); utf16.IsSurrogate(lo) && lo >= 0xdc00 {
+				r, i = utf16.DecodeRune(r, lo), i+6
+			}
+		}
+		if utf16.IsSurrogate(r) {
+			dst = append(dst, 0xe0|byte(r>>12), 0x80|byte(r>>6)&0x3f, 0x80|byte(r)&0x3f)
+		} else {
+			dst = utf8.AppendRune(dst, r)
+		}
 	}
-	return c - '0'
+	return dst
 }
+
+// appendValid appends b with each maximal subpart of an invalid UTF-8
+// sequence replaced by U+FFFD, as the WHATWG decoder (Node's Buffer and
+// TextDecoder) does.
+func appendValid(dst, b []byte) []byte {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			dst = append(dst, b[i])
+			i++
+			continue
+		}
+		if _, n := utf8.DecodeRune(b[i:]); n > 1 {
+			dst = append(dst, b[i:i+n]...)
+			i += n
+			continue
+		}
+		dst = append(dst, "\uFFFD"...)
+		i += maximalSubpart(b[i:])
+	}
+	return dst
+}
+
+// maximalSubpart returns the length of the invalid sequence starting b: a
+// lead byte and the continuation bytes that may follow it, as far as they go.
+func maximalSubpart(b []byte) int {
+	need, lo, hi := 0, byte(0x80), byte(0xbf)
+	switch c := b[0]; {
+	case c >= 0xc2 && c <= 0xdf:
+		need = 1
+	case c >= 0xe0 && c <= 0xef:
+		need = 2
+		if c == 0xe0 {
+			lo = 0xa0 // no overlong forms
+		} else if c == 0xed {
+			hi = 0x9f // no surrogates
+		}
+	case c >= 0xf0 && c <= 0xf4:
+		need = 3
+		if c == 0xf0 {
+			lo = 0x90
+		} else if c == 0xf4 {
+			hi = 0x8f // nothing above U+10FFFF
+		}
+	}
+	n := 1
+	for n <= need && n < len(b) && b[n] >= lo && b[n] <= hi {
+		n++
+		lo, hi = 0x80, 0xbf
+	}
+	return n
+}
+
+// A text locates a decoded key name in src, dst or state.names.
+type text struct {
+	in       byte
+	off, end int
+}
+
+const (
+	inSrc byte = iota
+	inDst
+	inNames
+)
 
 // member records one object member written to dst.
 type member struct {
 	start   int  // offset of the member (its leading comma, if any) in dst
-	ks, ke  int  // offsets of the key's bytes between its quotes in dst
-	rank    int  // index of the first appearance of its source key in the object
+	name    text // its decoded converted name
+	rank    int  // a changed key: the first appearance of its source among the object's changed keys
 	changed bool // the conversion changed the key
-	escaped bool // the key has escapes, so equal keys may differ in bytes
+	dead    bool // a later member took its name: cut out when the object ends
 }
 
-// rawKey is a source key: the bytes between its quotes in src.
-type rawKey struct {
-	ks, ke  int
-	escaped bool
+// object holds what state.object needs about the object it reads.
+type object struct {
+	base, keys, names int // where its entries start in state.members, .keys and .names
+	set               int // its sets in the table (set and set|1), or -1 before it is indexed
+	dead              int // how many of its members are dead
 }
+
+// slot is an entry of the table: a name of an indexed object.
+type slot struct {
+	h   uint64 // the name's hash
+	set int    // 2×object: its source keys; 2×object+1: its live members' names
+	ref int    // 1 + index into state.keys or state.members; 0: empty
+}
+
+// strFlags tell what a string holds beyond plain text.
+type strFlags byte
+
+const (
+	hasEscape strFlags = 1 << iota
+	hasInvalid
+)
+
+// plain marks the bytes a string copies with no further look.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 type state struct {
 	conv    Converter
+	ctx     context.Context
+	values  int // values read, to look at ctx now and then
 	src     []byte
 	dst     []byte
-	members []member
-	keys    []rawKey               // the distinct source keys of the objects being read
+	names   []byte   // decoded names of keys with escapes or invalid UTF-8
+	scratch []byte   // a key with its invalid UTF-8 replaced
+	members []member // the members of the objects being read
+	keys    []text   // the distinct changed source keys of the objects being read
+	seed    maphash.Seed
+	table   []slot                 // open addressing; a power of two long, at most half full
+	used    int                    // filled slots
+	sets    int                    // objects indexed so far
 	drop    func(k, v []byte) bool // AppendMembers: which top-level members to leave out
 	bare    bool                   // AppendMembers: write the top-level object without braces
 	written int                    // AppendMembers: members written at the top level
+	work    int                    // names compared, slots probed and members moved, for tests
 }
 
-var statePool = sync.Pool{New: func() any { return &state{members: make([]member, 0, 32)} }}
+var statePool = sync.Pool{New: func() any {
+	return &state{members: make([]member, 0, 32), seed: maphash.MakeSeed()}
+}}
 
-func getState(c Converter, src, dst []byte) *state {
+func getState(ctx context.Context, c Converter, src, dst []byte) *state {
 	s := statePool.Get().(*state)
 	s.conv, s.src, s.dst = c, src, dst
+	if ctx.Done() != nil {
+		s.ctx = ctx // one that can end
+	}
 	return s
 }
 
 func putState(s *state) {
-	s.src, s.dst, s.drop, s.bare = nil, nil, nil, false
-	s.members = s.members[:0]
-	s.keys = s.keys[:0]
-	s.written = 0
+	if cap(s.members) > 1<<12 || cap(s.keys) > 1<<12 || cap(s.names) > 1<<16 || cap(s.scratch) > 1<<16 ||
+		len(s.table) > 1<<13 {
+		return // what one large document needed is not worth keeping
+	}
+	if s.used > 0 {
+		clear(s.table)
+	}
+	s.ctx, s.src, s.dst, s.drop, s.bare = nil, nil, nil, nil, false
+	s.members, s.keys, s.names = s.members[:0], s.keys[:0], s.names[:0]
+	s.values, s.used, s.sets, s.written, s.work = 0, 0, 0, 0, 0
 	statePool.Put(s)
 }
 
@@ -273,6 +445,12 @@ func (s *state) end(i int) error {
 }
 
 func (s *state) value(i, depth int) (int, error) {
+	if s.values%checkEvery == 0 && s.ctx != nil {
+		if err := s.ctx.Err(); err != nil {
+			return i, fmt.Errorf("casing: conversion stopped at byte %d: %w", i, err)
+		}
+	}
+	s.values++
 	if i >= len(s.src) {
 		return i, s.fail(i, "unexpected end of input")
 	}
@@ -282,11 +460,15 @@ func (s *state) value(i, depth int) (int, error) {
 	case c == '[':
 		return s.array(i, depth+1)
 	case c == '"':
-		j, _, err := s.str(i)
+		j, f, err := s.str(i)
 		if err != nil {
 			return j, err
 		}
-		s.dst = append(s.dst, s.src[i:j]...)
+		if f&hasInvalid != 0 {
+			s.dst = appendValid(s.dst, s.src[i:j])
+		} else {
+			s.dst = append(s.dst, s.src[i:j]...)
+		}
 		return j, nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return s.number(i)
@@ -346,40 +528,51 @@ func (s *state) number(i int) (int, error) {
 }
 
 // str validates the string starting at src[i] == '"' and returns the offset
-// just past its closing quote and whether it holds escapes.
-func (s *state) str(i int) (int, bool, error) {
+// just past its closing quote and whether it holds escapes or invalid UTF-8.
+func (s *state) str(i int) (int, strFlags, error) {
 	src := s.src
-	escaped := false
-	for i++; i < len(src); i++ {
-		switch c := src[i]; {
+	var f strFlags
+	for i++; i < len(src); {
+		c := src[i]
+		if plain[c] {
+			i++
+			continue
+		}
+		switch {
 		case c == '"':
-			return i + 1, escaped, nil
+			return i + 1, f, nil
 		case c < 0x20:
-			return i, false, s.fail(i, "control character in string")
+			return i, 0, s.fail(i, "control character in string")
 		case c == '\\':
-			escaped = true
+			f |= hasEscape
 			if i+1 >= len(src) {
-				return i, false, s.fail(i, "unexpected end of input")
+				return i, 0, s.fail(i, "unexpected end of input")
 			}
 			switch src[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i++
+				i += 2
 			case 'u':
 				if i+6 > len(src) {
-					return i, false, s.fail(i, "unexpected end of input")
+					return i, 0, s.fail(i, "unexpected end of input")
 				}
 				for _, h := range src[i+2 : i+6] {
 					if !isHex(h) {
-						return i, false, s.fail(i, "invalid \\u escape")
+						return i, 0, s.fail(i, "invalid \\u escape")
 					}
 				}
-				i += 5
+				i += 6
 			default:
-				return i, false, s.fail(i, "invalid escape")
+				return i, 0, s.fail(i, "invalid escape")
 			}
+		default:
+			_, n := utf8.DecodeRune(src[i:])
+			if n == 1 {
+				f |= hasInvalid
+			}
+			i += n
 		}
 	}
-	return i, false, s.fail(i, "unexpected end of input")
+	return i, 0, s.fail(i, "unexpected end of input")
 }
 
 func isHex(c byte) bool {
@@ -424,8 +617,8 @@ func (s *state) object(i, depth int) (int, error) {
 	}
 	drop, bare := s.drop, s.bare
 	s.drop, s.bare = nil, false // they apply to the outermost object only
-	base, keyBase := len(s.members), len(s.keys)
-	defer func() { s.members, s.keys = s.members[:base], s.keys[:keyBase] }()
+	o := object{base: len(s.members), keys: len(s.keys), names: len(s.names), set: -1}
+	defer func() { s.members, s.keys, s.names = s.members[:o.base], s.keys[:o.keys], s.names[:o.names] }()
 
 	if !bare {
 		s.dst = append(s.dst, '{')
@@ -441,20 +634,19 @@ func (s *state) object(i, depth int) (int, error) {
 		if i >= len(s.src) || s.src[i] != '"' {
 			return i, s.fail(i, "expected a string key")
 		}
-		j, escaped, err := s.str(i)
+		j, f, err := s.str(i)
 		if err != nil {
 			return j, err
 		}
-		start := len(s.dst)
-		if len(s.members) > base {
-			s.dst = append(s.dst, ',')
+		if o.set < 0 && len(s.members)-o.base+len(s.keys)-o.keys > indexAbove {
+			s.index(&o)
+		}
+		m := member{start: len(s.dst)}
+		if len(s.members) > o.base {
+			s.dst = append(s.dst, ',') // a dead member keeps its place until the object ends
 		}
 		s.dst = append(s.dst, '"')
-		ks := len(s.dst)
-		var changed bool
-		s.dst, changed = s.conv.key(s.dst, s.src[i+1:j-1])
-		m := member{start: start, ks: ks, ke: len(s.dst), changed: changed, escaped: escaped,
-			rank: s.rank(keyBase, rawKey{i + 1, j - 1, escaped})}
+		s.key(&o, &m, i+1, j-1, f)
 		s.dst = append(s.dst, '"', ':')
 
 		i = s.ws(j)
@@ -465,9 +657,7 @@ func (s *state) object(i, depth int) (int, error) {
 		if i, err = s.value(s.ws(i+1), depth); err != nil {
 			return i, err
 		}
-		// A dropped member takes no part in collisions; resolve may cut an
-		// earlier member, so it comes last.
-		if (drop == nil || !drop(s.dst[m.ks:m.ke], s.dst[vs:])) && s.resolve(base, &m) {
+		if (drop == nil || !drop(s.bytes(m.name), s.dst[vs:])) && s.resolve(&o, &m) {
 			s.members = append(s.members, m)
 		} else {
 			s.dst = s.dst[:m.start]
@@ -480,8 +670,9 @@ func (s *state) object(i, depth int) (int, error) {
 		case ',':
 			i = s.ws(i + 1)
 		case '}':
+			n := s.compact(&o)
 			if bare {
-				s.written = len(s.members) - base
+				s.written = n
 			} else {
 				s.dst = append(s.dst, '}')
 			}
@@ -492,85 +683,199 @@ func (s *state) object(i, depth int) (int, error) {
 	}
 }
 
-// rank returns the index, among the distinct source keys of the object whose
-// keys start at keys[base], of k's first appearance, recording k if it is new.
-func (s *state) rank(base int, k rawKey) int {
-	for r := base; r < len(s.keys); r++ {
-		if s.equal(s.src[s.keys[r].ks:s.keys[r].ke], s.src[k.ks:k.ke], s.keys[r].escaped || k.escaped) {
-			return r - base
-		}
+// key writes the converted form of the source key src[ks:ke] to dst and sets
+// m's name, changed and rank. Each escaped name is decoded once.
+func (s *state) key(o *object, m *member, ks, ke int, f strFlags) {
+	raw := s.src[ks:ke]
+	if f&hasInvalid != 0 {
+		s.scratch = appendValid(s.scratch[:0], raw)
+		raw = s.scratch
 	}
-	s.keys = append(s.keys, k)
-	return len(s.keys) - 1 - base
+	start := len(s.dst)
+	s.dst, m.changed = s.conv.key(s.dst, raw)
+	m.name = text{inDst, start, len(s.dst)}
+	if f&hasEscape != 0 {
+		m.name = s.decode(s.dst[start:])
+	}
+	if !m.changed {
+		return // its source is its name: only changed keys need a rank
+	}
+	source := text{inSrc, ks, ke}
+	if f != 0 {
+		source = s.decode(raw)
+	}
+	m.rank = s.rank(o, source)
 }
 
-// resolve settles a collision between the member m being written and an
-// earlier member of the same object (members[base:]). It reports whether m is
-// kept; when m wins, the earlier member is cut out of dst.
-func (s *state) resolve(base int, m *member) bool {
-	for k := base; k < len(s.members); k++ {
-		o := s.members[k]
-		if !s.equal(s.dst[o.ks:o.ke], s.dst[m.ks:m.ke], o.escaped || m.escaped) {
-			continue
+// decode stores the decoded text of the string body raw in names.
+func (s *state) decode(raw []byte) text {
+	off := len(s.names)
+	s.names = appendDecoded(s.names, raw)
+	return text{inNames, off, len(s.names)}
+}
+
+func (s *state) bytes(t text) []byte {
+	switch t.in {
+	case inSrc:
+		return s.src[t.off:t.end]
+	case inDst:
+		return s.dst[t.off:t.end]
+	}
+	return s.names[t.off:t.end]
+}
+
+// rank returns the index, among the distinct changed source keys of object o,
+// of the first appearance of the source key t, recording t if it is new.
+func (s *state) rank(o *object, t text) int {
+	name := s.bytes(t)
+	if o.set >= 0 {
+		sl := s.find(o.set, name)
+		if sl.ref == 0 {
+			s.keys = append(s.keys, t)
+			sl.ref = len(s.keys)
+			s.used++
 		}
+		return sl.ref - 1 - o.keys
+	}
+	for r := o.keys; r < len(s.keys); r++ {
+		s.work++
+		if k := s.keys[r]; k.end-k.off == len(name) && string(s.bytes(k)) == string(name) {
+			return r - o.keys
+		}
+	}
+	s.keys = append(s.keys, t)
+	return len(s.keys) - 1 - o.keys
+}
+
+// resolve settles a collision between the member m being written and the
+// live earlier member of object o with the same name, if any. It reports
+// whether m is kept; when m wins, the earlier member dies.
+func (s *state) resolve(o *object, m *member) bool {
+	name := s.bytes(m.name)
+	var sl *slot
+	k := -1
+	if o.set >= 0 {
+		sl = s.find(o.set|1, name)
+		k = sl.ref - 1
+	} else {
+		for j := o.base; j < len(s.members); j++ {
+			s.work++
+			if p := &s.members[j]; p.name.end-p.name.off == len(name) && !p.dead && string(s.bytes(p.name)) == string(name) {
+				k = j
+				break
+			}
+		}
+	}
+	if k >= 0 {
 		// The same source key: its last value. Otherwise a converted key
 		// beats one that is not, and between converted keys the one that
 		// first appears later wins.
-		if o.rank != m.rank && (o.changed && !m.changed || o.changed == m.changed && o.rank > m.rank) {
+		p := &s.members[k]
+		if p.changed && (!m.changed || p.rank > m.rank) {
 			return false
 		}
-		s.cut(base, k, m)
-		return true
+		p.dead = true
+		o.dead++
+	}
+	if sl != nil {
+		if sl.ref == 0 {
+			s.used++
+		}
+		sl.ref = len(s.members) + 1 // m's index once appended
 	}
 	return true
 }
 
-// cut removes members[k] from dst and from the list, shifting what follows,
-// including the member m being written.
-func (s *state) cut(base, k int, m *member) {
-	from, to := s.members[k].start, m.start
-	if k+1 < len(s.members) {
-		to = s.members[k+1].start
+// compact cuts the dead members of object o out of dst, in one pass, and
+// returns how many members remain.
+func (s *state) compact(o *object) int {
+	ms := s.members[o.base:]
+	if o.dead == 0 {
+		return len(ms)
 	}
-	if k == base {
-		// The next member loses its leading comma instead: it becomes the first.
-		to++
+	w, first := ms[0].start, true
+	for k, m := range ms {
+		if m.dead {
+			continue
+		}
+		from, to := m.start, len(s.dst)
+		if k > 0 {
+			from++ // its comma
+		}
+		if k+1 < len(ms) {
+			to = ms[k+1].start
+		}
+		if !first {
+			s.dst[w] = ','
+			w++
+		}
+		w += copy(s.dst[w:], s.dst[from:to])
+		first = false
+		s.work++
 	}
-	n := to - from
-	copy(s.dst[from:], s.dst[to:])
-	s.dst = s.dst[:len(s.dst)-n]
-	s.members = append(s.members[:k], s.members[k+1:]...)
-	for j := k; j < len(s.members); j++ {
-		s.shift(&s.members[j], n, j == base)
-	}
-	s.shift(m, n, len(s.members) == base)
+	s.dst = s.dst[:w]
+	return len(ms) - o.dead
 }
 
-func (s *state) shift(p *member, n int, first bool) {
-	p.ks -= n
-	p.ke -= n
-	if first {
-		// Its comma went with the cut; its start moves one byte less.
-		p.start -= n - 1
-		return
+// index puts the names object o has so far into the table, which finds its
+// later names from then on.
+func (s *state) index(o *object) {
+	o.set = 2 * s.sets
+	s.sets++
+	for r := o.keys; r < len(s.keys); r++ {
+		s.find(o.set, s.bytes(s.keys[r])).ref = r + 1
+		s.used++
 	}
-	p.start -= n
+	for k := o.base; k < len(s.members); k++ {
+		if !s.members[k].dead {
+			s.find(o.set|1, s.bytes(s.members[k].name)).ref = k + 1
+			s.used++
+		}
+	}
 }
 
-// equal compares two keys given as the bytes between their quotes; keys
-// with escapes are compared decoded.
-func (s *state) equal(a, b []byte, escaped bool) bool {
-	if !escaped {
-		return string(a) == string(b)
+// find returns the slot of name in set, or the empty slot where it belongs,
+// which the caller may fill.
+func (s *state) find(set int, name []byte) *slot {
+	if 2*(s.used+1) > len(s.table) {
+		s.grow()
 	}
-	return unquote(a) == unquote(b)
+	h := maphash.Bytes(s.seed, name)
+	mask := len(s.table) - 1
+	for i := home(h, set) & mask; ; i = (i + 1) & mask {
+		s.work++
+		sl := &s.table[i]
+		if sl.ref == 0 {
+			sl.h, sl.set = h, set
+			return sl
+		}
+		if sl.h == h && sl.set == set && string(s.slotName(sl)) == string(name) {
+			return sl
+		}
+	}
 }
 
-// unquote decodes the body of a validated JSON string as encoding/json does.
-func unquote(raw []byte) string {
-	var v string
-	if err := json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &v); err != nil {
-		return string(raw) // validated already: cannot happen
+func (s *state) slotName(sl *slot) []byte {
+	if sl.set&1 == 0 {
+		return s.bytes(s.keys[sl.ref-1])
 	}
-	return v
+	return s.bytes(s.members[sl.ref-1].name)
+}
+
+func home(h uint64, set int) int { return int(h ^ uint64(set)*0x9e3779b97f4a7c15) }
+
+func (s *state) grow() {
+	old := s.table
+	s.table = make([]slot, max(64, 2*len(old)))
+	mask := len(s.table) - 1
+	for _, sl := range old {
+		if sl.ref == 0 {
+			continue
+		}
+		i := home(sl.h, sl.set) & mask
+		for s.table[i].ref != 0 {
+			i = (i + 1) & mask
+		}
+		s.table[i] = sl
+	}
 }

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"encoding/json"
 	"hash/fnv"
 	"math"
@@ -8,29 +9,36 @@ import (
 	"sort"
 	"strconv"
 	"time"
-
-	"github.com/wxanalysis/wxanalysis/openapi"
 )
 
 // The answers below are synthetic but shaped like a real Mini Program's: the
-// same AppID and dates always give the same numbers, retention falls with
-// the key, and keys reach only as far as time has passed.
+// same AppID and dates always give the same numbers, an AppID's size sets
+// them (one in four is a small app with a few pages and sparse portraits),
+// retention falls with the key, and keys reach only as far as data is out.
 
 const layout = "20060102"
 
-// request holds what a generator needs of any method's parameters.
-type request struct {
-	BeginDate, EndDate string
-	Time               struct{ BeginTimestamp, EndTimestamp int64 }
-	Module             json.Number
+// app is what an AppID's data looks like; its size sets the numbers and how
+// many pages it has.
+type app struct {
+	dau   float64 // daily active users on an ordinary weekday
+	pages int     // distinct pages visited in a day; WeChat lists the top 200
+}
+
+func profile(appid string) app {
+	h := seed(appid)
+	if h%4 == 0 { // one app in four is small
+		return app{dau: float64(3 + h/4%40), pages: int(2 + h/4%9)}
+	}
+	return app{dau: float64(8000 + h%40000), pages: 200}
 }
 
 // gen is one answer's generator: a random source seeded by what was asked.
 type gen struct {
-	appBase    float64 // the app's daily active users on an ordinary day
+	app
 	rnd        *rand.Rand
 	begin, end time.Time
-	yesterday  time.Time
+	lastDay    time.Time // the last day whose data is out
 }
 
 func seed(parts ...string) uint64 {
@@ -42,25 +50,22 @@ func seed(parts ...string) uint64 {
 	return h.Sum64()
 }
 
-func generate(appid string, m *openapi.Method, params openapi.Params, now time.Time) []byte {
-	var req request
-	b, _ := json.Marshal(params)
-	_ = json.Unmarshal(b, &req) // our own parameters: they always decode
-	g := &gen{
-		appBase:   float64(8000 + seed(appid)%40000),
-		rnd:       rand.New(rand.NewPCG(seed(appid, m.Name, req.BeginDate, req.EndDate), seed(string(req.Module)))),
-		yesterday: openapi.Today(now).AddDate(0, 0, -1),
-	}
-	g.begin, _ = time.ParseInLocation(layout, req.BeginDate, openapi.CST)
-	g.end, _ = time.ParseInLocation(layout, req.EndDate, openapi.CST)
+// generate answers q for m as WeChat's JSON; lastDay is the last day whose
+// data is out.
+func generate(appid string, m *method, q *query, lastDay time.Time) []byte {
+	g := &gen{app: profile(appid), begin: q.begin, end: q.end, lastDay: lastDay,
+		rnd: rand.New(rand.NewPCG(seed(appid, m.name, q.begin.Format(layout), q.end.Format(layout)), seed(q.module)))}
 	var v any
-	switch m.Name {
+	switch m.name {
 	case "getDailyRetain":
-		v = g.retain(g.begin.Format(layout), g.dau(g.begin), []int{0, 1, 2, 3, 4, 5, 6, 7, 14, 30}, 0, 0, 1)
+		v = g.retain(g.begin.Format(layout), g.dayUsers(g.begin), []int{0, 1, 2, 3, 4, 5, 6, 7, 14, 30},
+			func(k int) time.Time { return g.begin.AddDate(0, 0, k) })
 	case "getWeeklyRetain":
-		v = g.retain(g.rangeDate(), 3.1*g.dau(g.begin), []int{0, 1, 2, 3, 4}, 0, 7, 0)
+		v = g.retain(g.rangeDate(), 3.1*g.dayUsers(g.begin), []int{0, 1, 2, 3, 4},
+			func(k int) time.Time { return g.end.AddDate(0, 0, 7*k) })
 	case "getMonthlyRetain":
-		v = g.retain(g.begin.Format("200601"), 6.5*g.dau(g.begin), []int{0, 1}, 1, 0, 0)
+		v = g.retain(g.begin.Format("200601"), 6.5*g.dayUsers(g.begin), []int{0, 1},
+			func(k int) time.Time { return g.begin.AddDate(0, k+1, -1) })
 	case "getDailySummary":
 		v = g.summary()
 	case "getDailyVisitTrend":
@@ -72,27 +77,38 @@ func generate(appid string, m *openapi.Method, params openapi.Params, now time.T
 	case "getVisitDistribution":
 		v = g.distribution()
 	case "getVisitPage":
-		v = g.pages()
+		v = g.pageList()
 	case "getUserPortrait":
 		v = g.portrait()
 	case "getPerformanceData":
-		v = g.performance(req)
+		v = g.performance(q.module)
 	}
-	out, _ := json.Marshal(v) // structs and slices of our own: always encode
-	return out
+	return marshal(v)
+}
+
+// marshal writes JSON as WeChat does: non-ASCII as raw UTF-8, and "/" as
+// "\/" (it can only occur inside strings, so every one is escaped).
+func marshal(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(err) // only our own maps and structs get here
+	}
+	return bytes.ReplaceAll(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("/"), []byte(`\/`))
 }
 
 func (g *gen) rangeDate() string { return g.begin.Format(layout) + "-" + g.end.Format(layout) }
 
-// dau is the app's daily active users on day: busier at weekends, a little
+// dayUsers is the app's active users on day: more at weekends, a little
 // noise, the same every time for the same day.
-func (g *gen) dau(day time.Time) float64 {
-	r := rand.New(rand.NewPCG(uint64(day.Unix()), uint64(g.appBase)))
+func (g *gen) dayUsers(day time.Time) float64 {
+	r := rand.New(rand.NewPCG(uint64(day.Unix()), uint64(g.dau)))
 	f := 1.0
 	if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
 		f = 1.25
 	}
-	return g.appBase * f * (0.9 + 0.2*r.Float64())
+	return g.dau * f * (0.9 + 0.2*r.Float64())
 }
 
 func (g *gen) jitter(v float64) int { return int(math.Round(v * (0.96 + 0.08*g.rnd.Float64()))) }
@@ -108,17 +124,15 @@ type retainAnswer struct {
 	VisitUv    []keyValue `json:"visit_uv"`
 }
 
-// retain builds a retention answer. Key k is k periods after the first; it
-// is present only if that period is over (months, days of a week, days).
-func (g *gen) retain(ref string, active float64, keys []int, months, days, step int) retainAnswer {
-	a := retainAnswer{RefDate: ref}
+// retain builds a retention answer. Key 0 counts the period's new and active
+// users, key k those of them who came back k periods later (ending on
+// periodEnd(k)); a key is there only once its period's data is out.
+// Retention falls steeply at first, then flattens, new users faster.
+func (g *gen) retain(ref string, active float64, keys []int, periodEnd func(k int) time.Time) retainAnswer {
+	a := retainAnswer{RefDate: ref, VisitUvNew: []keyValue{}, VisitUv: []keyValue{}}
 	newUsers := active * 0.14
 	for _, k := range keys {
-		periodEnd := g.end.AddDate(0, 0, k*days+k*step)
-		if months > 0 {
-			periodEnd = time.Date(g.begin.Year(), g.begin.Month()+time.Month(k)+1, 0, 0, 0, 0, 0, openapi.CST)
-		}
-		if periodEnd.After(g.yesterday) {
+		if periodEnd(k).After(g.lastDay) {
 			break
 		}
 		fNew, fActive := 1.0, 1.0
@@ -128,9 +142,6 @@ func (g *gen) retain(ref string, active float64, keys []int, months, days, step 
 		}
 		a.VisitUvNew = append(a.VisitUvNew, keyValue{k, g.jitter(newUsers * fNew)})
 		a.VisitUv = append(a.VisitUv, keyValue{k, g.jitter(active * fActive)})
-	}
-	if a.VisitUvNew == nil {
-		a.VisitUvNew, a.VisitUv = []keyValue{}, []keyValue{}
 	}
 	return a
 }
@@ -143,12 +154,12 @@ type summaryItem struct {
 }
 
 func (g *gen) summary() any {
-	launch := time.Date(2017, 1, 9, 0, 0, 0, 0, openapi.CST) // the day Mini Programs launched
+	launch := time.Date(2017, 1, 9, 0, 0, 0, 0, cst) // the day Mini Programs launched
 	days := max(1, g.begin.Sub(launch).Hours()/24)
-	shareUv := g.jitter(g.dau(g.begin) * 0.021)
+	shareUv := g.jitter(g.dayUsers(g.begin) * 0.021)
 	return struct {
 		List []summaryItem `json:"list"`
-	}{[]summaryItem{{g.begin.Format(layout), int(g.appBase * (20 + days*0.35)), g.jitter(float64(shareUv) * 1.5), shareUv}}}
+	}{[]summaryItem{{g.begin.Format(layout), int(g.dau * (20 + days*0.35)), g.jitter(float64(shareUv) * 1.5), shareUv}}}
 }
 
 type trendItem struct {
@@ -168,7 +179,7 @@ func round(v float64, places int) float64 {
 }
 
 func (g *gen) trend(ref string, scale float64) any {
-	uv := g.jitter(scale * g.dau(g.begin))
+	uv := g.jitter(scale * g.dayUsers(g.begin))
 	sessions := g.jitter(float64(uv) * 2.7)
 	pv := g.jitter(float64(sessions) * 3.3)
 	staySession := round(40+30*g.rnd.Float64(), 4)
@@ -189,11 +200,12 @@ type distribution struct {
 }
 
 func (g *gen) distribution() any {
-	sessions := g.dau(g.begin) * 2.7
+	sessions := g.dayUsers(g.begin) * 2.7
 	spread := func(keys []int, total float64, skew float64) []keyValue {
-		var items []keyValue
+		items := []keyValue{}
+		w := shares(len(keys), skew)
 		for i, k := range keys {
-			if v := g.jitter(total * math.Pow(float64(i+1), -skew) * 0.35); v > 0 {
+			if v := g.jitter(total * w[i]); v > 0 {
 				items = append(items, keyValue{k, v})
 			}
 		}
@@ -204,6 +216,7 @@ func (g *gen) distribution() any {
 		List    []distribution `json:"list"`
 	}{g.begin.Format(layout), []distribution{
 		{"access_source_session_cnt", spread(sceneKeys, sessions, 1.6)},
+		{"access_source_visit_uv", spread(sceneKeys, sessions/2.7, 1.6)},
 		{"access_staytime_info", spread([]int{3, 4, 2, 5, 6, 1, 7, 8}, sessions, 0.6)},
 		{"access_depth_info", spread([]int{1, 2, 3, 4, 5, 6, 7}, sessions, 1.1)},
 	}}
@@ -226,16 +239,18 @@ var pageTemplates = []string{
 	"packageA/pages/article/article", "packageA/pages/topic/topic", "packageB/pages/live/live", "packageB/pages/shop/shop",
 }
 
-// pages is the top 200 pages by page_visit_pv, as WeChat serves them.
-func (g *gen) pages() any {
-	pv := g.dau(g.begin) * 2.7 * 3.3
-	items := make([]pageItem, 0, 200)
-	for i := range 200 {
+// pageList is the app's pages by page_visit_pv, at most the top 200, as
+// WeChat serves them.
+func (g *gen) pageList() any {
+	pv := g.dayUsers(g.begin) * 2.7 * 3.3
+	items := make([]pageItem, 0, g.pages)
+	w := shares(g.pages, 1.1)
+	for i := range g.pages {
 		path := pageTemplates[i%len(pageTemplates)]
 		if i >= len(pageTemplates) {
 			path += strconv.Itoa(i / len(pageTemplates))
 		}
-		p := max(1, g.jitter(pv*0.3*math.Pow(float64(i+1), -1.1)))
+		p := max(1, g.jitter(pv*w[i]))
 		uv := max(1, g.jitter(float64(p)*0.38))
 		items = append(items, pageItem{path, p, uv, round(3+40*g.rnd.Float64(), 6),
 			g.jitter(float64(p) * 0.2), g.jitter(float64(p) * 0.22), g.jitter(float64(p) * 0.004), g.jitter(float64(p) * 0.003)})
@@ -286,19 +301,26 @@ func (g *gen) portrait() any {
 	if days > 1 {
 		ref = g.rangeDate()
 	}
-	users := g.dau(g.end) * (1 + 0.45*float64(days-1))
+	users := g.dayUsers(g.end) * (1 + 0.45*float64(days-1))
 	build := func(total float64) portrait {
+		// Attributes no user had are left out: a small app's lists can be empty.
 		list := func(attrs []named, skew float64) []attr {
-			out := make([]attr, len(attrs))
+			out := []attr{}
+			w := shares(len(attrs), skew)
 			for i, a := range attrs {
-				out[i] = attr{ID: &a.id, Name: a.name, Value: g.jitter(total * 0.4 * math.Pow(float64(i+1), -skew))}
+				if v := g.jitter(total * w[i]); v > 0 {
+					out = append(out, attr{ID: &a.id, Name: a.name, Value: v})
+				}
 			}
 			return out
 		}
 		p := portrait{Province: list(provinces, 0.8), City: list(cities, 0.9), Genders: list(genders, 1.5),
-			Platforms: list(platforms, 2.5), Ages: list(ages, 0.9)}
-		for i, d := range devices {
-			p.Devices = append(p.Devices, attr{Name: d, Value: g.jitter(total * 0.08 * math.Pow(float64(i+1), -0.7))})
+			Platforms: list(platforms, 2.5), Ages: list(ages, 0.9), Devices: []attr{}}
+		w := shares(len(devices), 0.7)
+		for i, d := range devices { // the top 20, a third of the users; no id, as WeChat answers
+			if v := g.jitter(total * 0.35 * w[i]); v > 0 {
+				p.Devices = append(p.Devices, attr{Name: d, Value: v})
+			}
 		}
 		return p
 	}
@@ -307,6 +329,20 @@ func (g *gen) portrait() any {
 		VisitUvNew portrait `json:"visit_uv_new"`
 		VisitUv    portrait `json:"visit_uv"`
 	}{ref, build(users * 0.14), build(users)}
+}
+
+// shares are n shares that fall off with skew and add up to 1.
+func shares(n int, skew float64) []float64 {
+	out := make([]float64, n)
+	sum := 0.0
+	for i := range out {
+		out[i] = math.Pow(float64(i+1), -skew)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
 }
 
 type perfTable struct {
@@ -335,15 +371,14 @@ var performanceIndicators = map[string][]struct {
 	"10023": {{"memory_abnormal", "内存异常率", 0.42}},
 }
 
-func (g *gen) performance(req request) any {
-	var tables []perfTable
-	for _, ind := range performanceIndicators[string(req.Module)] {
+func (g *gen) performance(module string) any {
+	tables := []perfTable{}
+	for _, ind := range performanceIndicators[module] {
 		t := perfTable{ID: ind.id, Zh: ind.zh}
 		t.Lines = make([]struct {
 			Fields []perfField `json:"fields"`
 		}, 1)
-		for ts := req.Time.BeginTimestamp; ts <= req.Time.EndTimestamp; ts += 24 * 60 * 60 {
-			day := time.Unix(ts, 0).In(openapi.CST)
+		for day := g.begin; !day.After(g.end); day = day.Add(24 * time.Hour) {
 			v := ind.base * (0.95 + 0.1*g.rnd.Float64())
 			t.Lines[0].Fields = append(t.Lines[0].Fields, perfField{day.Format(layout), strconv.FormatFloat(round(v, 4), 'f', -1, 64)})
 		}

@@ -1,24 +1,29 @@
 // Package emulator is a stand-in for api.weixin.qq.com on loopback: the
 // token endpoints with WeChat's semantics, every analysis endpoint with the
 // checks WeChat makes, deterministic data that looks like a real Mini
-// Program's, and injectable faults. It lets the function run, and be tested,
-// with no WeChat account.
+// Program's, and injectable faults. It also plays the CloudBase cloud-call
+// gateway (POST /admin) and WeChat Cloud Run's open API service. It lets the
+// function run, and be tested, with no WeChat account.
+//
+// It shares no code with the function: its method table, date rules, error
+// texts and time zone are its own, written from WeChat's documentation, so
+// that a test against it checks the function instead of agreeing with it.
 package emulator
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
-
-	"github.com/wxanalysis/wxanalysis/casing"
-	"github.com/wxanalysis/wxanalysis/openapi"
 )
 
 // The credentials the emulator accepts unless configured otherwise.
@@ -35,18 +40,37 @@ const (
 	forceInterval   = 30 * time.Second // force_refresh is ignored within 30 s of the last
 	forceDailyLimit = 20
 	maxRequestBody  = 1 << 20
-	contentTypeJSON = "application/json; encoding=utf-8"
-	headerFault     = "X-Wxemu-Fault" // per-request faults, in Fault syntax
+	contentTypeJSON = "application/json; encoding=utf-8" // WeChat's, sic
+	headerFault     = "X-Wxemu-Fault"                    // per-request faults, in Fault syntax
 )
 
-// Config configures an Emulator.
+// Config configures an Emulator. The zero value is a working emulator.
 type Config struct {
 	AppID   string           // default DefaultAppID
 	Secret  string           // default DefaultSecret
 	Now     func() time.Time // default time.Now
 	Logger  *slog.Logger     // default: discard
 	Faults  []Fault          // applied to analysis requests, in order
-	Latency time.Duration    // added to every request
+	Latency time.Duration    // added to every analysis call, direct or through the gateway
+
+	Game       bool          // the AppID is a mini game: analysis calls answer 61502
+	DataDelay  time.Duration // a period's data is out this long after it ends (CST); before, 61503
+	HintSuffix bool          // errmsg ends " hint: [...]", as older WeChat servers wrote, instead of " rid: ..."
+
+	// OpenAPIService makes the analysis endpoints answer requests that carry
+	// no token, as WeChat Cloud Run's open API service does.
+	OpenAPIService bool
+	// CloudbaseTokens are accepted as ?cloudbase_access_token= (Cloud Run's
+	// WeChat token) and as a cloud call's wxCloudbaseAccesstoken; default
+	// [DefaultCloudbaseToken].
+	CloudbaseTokens []string
+
+	// The cloud-call gateway, POST /admin.
+	SecretID      string   // the TC3 key id it accepts; default DefaultSecretID
+	SecretKey     string   // the TC3 key; default DefaultSecretKey
+	CloudTokens   []string // valid wxCloudApiToken (WX_API_TOKEN) values; default [DefaultCloudToken]
+	TimerTokens   []string // valid timer tokens (WX_TRIGGER_API_TOKEN_V0); default [DefaultTimerToken]
+	PermittedAPIs []string // if any, the only apiNames allowed ("analysis.getWeeklyRetain"); others -604101
 }
 
 // An Emulator is an http.Handler that answers like api.weixin.qq.com.
@@ -64,6 +88,7 @@ type Emulator struct {
 	calls      int            // analysis calls that reached the data
 	requests   map[string]int // requests per path
 	faults     []Fault
+	gateway    []GatewayRequest // the last gatewayKept, oldest first
 }
 
 // Requests returns how many requests path has received.
@@ -75,26 +100,38 @@ func (e *Emulator) Requests(path string) int {
 
 // New returns an emulator for cfg.
 func New(cfg Config) *Emulator {
-	if cfg.AppID == "" {
-		cfg.AppID = DefaultAppID
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
 	}
-	if cfg.Secret == "" {
-		cfg.Secret = DefaultSecret
+	def(&cfg.AppID, DefaultAppID)
+	def(&cfg.Secret, DefaultSecret)
+	def(&cfg.SecretID, DefaultSecretID)
+	def(&cfg.SecretKey, DefaultSecretKey)
+	defList := func(l *[]string, v string) {
+		if *l == nil {
+			*l = []string{v}
+		}
 	}
+	defList(&cfg.CloudTokens, DefaultCloudToken)
+	defList(&cfg.TimerTokens, DefaultTimerToken)
+	defList(&cfg.CloudbaseTokens, DefaultCloudbaseToken)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Emulator{cfg: cfg, mux: http.NewServeMux(), tokens: map[string]time.Time{}, requests: map[string]int{},
 		faults: append([]Fault(nil), cfg.Faults...)}
 	e.mux.HandleFunc("/cgi-bin/stable_token", e.stableToken)
 	e.mux.HandleFunc("/cgi-bin/token", e.credentialToken)
-	for i := range openapi.Analysis {
-		m := &openapi.Analysis[i]
-		e.mux.HandleFunc(m.Path, func(w http.ResponseWriter, r *http.Request) { e.analysis(w, r, m) })
+	for i := range methods {
+		m := &methods[i]
+		e.mux.HandleFunc(m.path, func(w http.ResponseWriter, r *http.Request) { e.analysis(w, r, m) })
 	}
+	e.mux.HandleFunc(GatewayPath, e.serveGateway)
 	e.mux.HandleFunc("POST /wxemu/rotate", e.rotate)
 	e.mux.HandleFunc("POST /wxemu/expire", e.expire)
 	e.mux.HandleFunc("POST /wxemu/faults", e.setFaults)
@@ -105,9 +142,6 @@ func New(cfg Config) *Emulator {
 // query string (it holds the token) nor a body (it may hold the secret).
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	if e.cfg.Latency > 0 {
-		time.Sleep(e.cfg.Latency)
-	}
 	e.mu.Lock()
 	e.requests[r.URL.Path]++
 	e.mu.Unlock()
@@ -133,29 +167,83 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", contentTypeJSON)
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only our own maps and structs get here
-	}
-	w.Write(b)
+	w.Write(marshal(v))
 }
 
-func writeErr(w http.ResponseWriter, code int) {
+func (e *Emulator) writeErr(w http.ResponseWriter, code int) {
 	if rec, ok := w.(*recorder); ok {
 		rec.errcode = code
 	}
-	writeJSON(w, map[string]any{"errcode": code, "errmsg": errmsg(code)})
+	writeJSON(w, map[string]any{"errcode": code, "errmsg": e.errmsg(code)})
 }
 
-// errmsg is WeChat's text for code, with a request id as WeChat adds.
-func errmsg(code int) string {
-	return openapi.Description(code) + " rid: " + newID()[:24]
+// errmsgs are WeChat's texts for the errcodes the emulator answers.
+var errmsgs = map[int]string{
+	-1:    "system error",
+	40001: "invalid credential, access_token is invalid or not latest, could get access_token by getStableAccessToken, more details at https://mmbizurl.cn/s/JtxxFh33r",
+	40002: "invalid grant_type",
+	40013: "invalid appid",
+	40097: "invalid args",
+	40125: "invalid appsecret",
+	41001: "access_token missing",
+	41002: "appid missing",
+	41004: "appsecret missing",
+	42001: "access_token expired",
+	43002: "require POST method",
+	44002: "empty post data",
+	45009: "reach max api daily quota limit",
+	45011: "api minute-quota reach limit  mustslower  retry next minute",
+	47001: "data format error",
+	48001: "api unauthorized",
+	61500: "date format error",
+	61501: "date range error",
+	61502: "this is game miniprogram, data api is not supported",
+	61503: "data not ready, please try later",
+}
+
+// errmsg is WeChat's text for code with the suffix WeChat adds: a request id
+// "rid: <unix time in hex>-<hex>-<hex>", or on older servers "hint: [...]".
+func (e *Emulator) errmsg(code int) string {
+	msg, ok := errmsgs[code]
+	if !ok {
+		msg = fmt.Sprintf("errcode %d", code)
+	}
+	if e.cfg.HintSuffix {
+		return msg + " hint: [" + randomText(14) + "]"
+	}
+	r := newID()
+	return fmt.Sprintf("%s rid: %08x-%s-%s", msg, uint32(e.cfg.Now().Unix()), r[:8], r[8:16])
 }
 
 func newID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+func randomText(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// sleep waits d, or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (e *Emulator) newToken(expiry time.Time) string {
@@ -168,11 +256,11 @@ func (e *Emulator) newToken(expiry time.Time) string {
 // before it expires; force_refresh replaces it at once, at most every 30 s
 // and 20 times a day.
 func (e *Emulator) stableToken(w http.ResponseWriter, r *http.Request) {
-	if e.inject(w, r, e.takeFaults(true)) {
+	if e.inject(w, r, e.takeFaults(toToken)) {
 		return
 	}
 	if r.Method != http.MethodPost {
-		writeErr(w, 43002)
+		e.writeErr(w, 43002)
 		return
 	}
 	var req struct {
@@ -182,11 +270,11 @@ func (e *Emulator) stableToken(w http.ResponseWriter, r *http.Request) {
 		ForceRefresh bool   `json:"force_refresh"`
 	}
 	if err := json.NewDecoder(io.LimitReader(r.Body, maxRequestBody)).Decode(&req); err != nil {
-		writeErr(w, 47001)
+		e.writeErr(w, 47001)
 		return
 	}
 	if code := e.checkCredentials(req.GrantType, req.AppID, req.Secret); code != 0 {
-		writeErr(w, code)
+		e.writeErr(w, code)
 		return
 	}
 	now := e.cfg.Now()
@@ -195,11 +283,11 @@ func (e *Emulator) stableToken(w http.ResponseWriter, r *http.Request) {
 	exp, ok := e.tokens[e.stable]
 	switch {
 	case req.ForceRefresh && (e.lastForce.IsZero() || now.Sub(e.lastForce) >= forceInterval):
-		if day := now.Format("20060102"); day != e.forceDay {
+		if day := now.In(cst).Format("20060102"); day != e.forceDay { // quotas reset at midnight CST
 			e.forceDay, e.forces = day, 0
 		}
 		if e.forces >= forceDailyLimit {
-			writeErr(w, 45009)
+			e.writeErr(w, 45009)
 			return
 		}
 		e.forces++
@@ -217,16 +305,16 @@ func (e *Emulator) stableToken(w http.ResponseWriter, r *http.Request) {
 // credentialToken is GET /cgi-bin/token: every fetch issues a new token, and
 // the previous one works for 5 more minutes.
 func (e *Emulator) credentialToken(w http.ResponseWriter, r *http.Request) {
-	if e.inject(w, r, e.takeFaults(true)) {
+	if e.inject(w, r, e.takeFaults(toToken)) {
 		return
 	}
 	if r.Method != http.MethodGet {
-		writeErr(w, 43002) // WeChat answers GET only here; any other method is refused
+		e.writeErr(w, 43002) // WeChat answers GET only here; any other method is refused
 		return
 	}
 	q := r.URL.Query()
 	if code := e.checkCredentials(q.Get("grant_type"), q.Get("appid"), q.Get("secret")); code != 0 {
-		writeErr(w, code)
+		e.writeErr(w, code)
 		return
 	}
 	now := e.cfg.Now()
@@ -307,9 +395,12 @@ func (e *Emulator) setFaults(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (e *Emulator) analysis(w http.ResponseWriter, r *http.Request, m *openapi.Method) {
+// analysis serves an analysis endpoint called directly, as
+// api.weixin.qq.com is: injected faults first, then the credential, then
+// the answer.
+func (e *Emulator) analysis(w http.ResponseWriter, r *http.Request, m *method) {
 	if r.Method != http.MethodPost {
-		writeErr(w, 43002)
+		e.writeErr(w, 43002)
 		return
 	}
 	faults, err := ParseFaults(r.Header.Get(headerFault))
@@ -323,85 +414,101 @@ func (e *Emulator) analysis(w http.ResponseWriter, r *http.Request, m *openapi.M
 	if err != nil {
 		return
 	}
-	faults = append(faults, e.takeFaults(false)...)
-	if done := e.inject(w, r, faults); done {
+	faults = append(only(faults, toAnalysis), e.takeFaults(toAnalysis)...)
+	if e.inject(w, r, faults) {
 		return
 	}
-	if code := e.checkToken(r.URL.Query().Get("access_token")); code != 0 {
-		writeErr(w, code)
+	q := r.URL.Query()
+	if code := e.authorize(q); code != 0 {
+		e.writeErr(w, code)
+		return
+	}
+	if q.Get("access_token") == "" && q.Get("cloudbase_access_token") == "" {
+		w.Header().Set("X-Openapi-Seqid", newID()[:20]) // the open API service marks what it relayed
+	}
+	e.answer(w, r, m, body, faults)
+}
+
+// only returns the faults aimed at t.
+func only(faults []Fault, t target) []Fault {
+	var out []Fault
+	for _, f := range faults {
+		if f.target() == t {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// authorize checks an analysis request's credential: an access_token, Cloud
+// Run's cloudbase_access_token, or none at all under the open API service.
+func (e *Emulator) authorize(q url.Values) int {
+	switch tok, cloudbase := q.Get("access_token"), q.Get("cloudbase_access_token"); {
+	case tok != "":
+		return e.checkToken(tok)
+	case cloudbase != "":
+		if slices.Contains(e.cfg.CloudbaseTokens, cloudbase) {
+			return 0
+		}
+		return 40001
+	case e.cfg.OpenAPIService:
+		return 0
+	}
+	return 41001
+}
+
+// lastDay is the last day whose data is out at now.
+func (e *Emulator) lastDay(now time.Time) time.Time {
+	return midnight(now.Add(-e.cfg.DataDelay)).AddDate(0, 0, -1)
+}
+
+// answer answers an authorised analysis call for m: after the configured
+// latency, WeChat's checks of the account and the body, then the data, with
+// the faults that change an answer applied.
+func (e *Emulator) answer(w http.ResponseWriter, r *http.Request, m *method, body []byte, faults []Fault) {
+	if !sleep(r.Context(), e.cfg.Latency) {
+		return
+	}
+	if e.cfg.Game {
+		e.writeErr(w, codeGame)
 		return
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		writeErr(w, 44002)
+		e.writeErr(w, 44002)
 		return
 	}
-	params, code := decode(m, body)
+	now := e.cfg.Now()
+	q, code := parseQuery(m, body)
 	if code == 0 {
-		if err := params.Check(e.cfg.Now()); err != nil {
-			var oe *openapi.Error
-			code = openapi.CodeInvalidArgs
-			if errors.As(err, &oe) {
-				code = oe.Code
-			}
-		}
+		code = q.check(m, now)
+	}
+	if code == 0 && m.span != timeSpan && q.end.After(e.lastDay(now)) {
+		code = codeNotReady
 	}
 	if code != 0 {
-		writeErr(w, code)
+		e.writeErr(w, code)
 		return
 	}
 	e.mu.Lock()
 	e.calls++
-	quota := e.calls
+	calls := e.calls
 	e.mu.Unlock()
 	for _, f := range faults {
-		if f.Kind == QuotaAfter && quota > f.N {
-			writeErr(w, 45009)
+		if f.Kind == QuotaAfter && calls > f.N {
+			e.writeErr(w, 45009)
 			return
 		}
 	}
-	answer := generate(e.cfg.AppID, m, params, e.cfg.Now())
+	data := generate(e.cfg.AppID, m, q, e.lastDay(now))
+	ctype := contentTypeJSON
 	for _, f := range faults {
 		switch f.Kind {
 		case TextPlain:
-			w.Header().Set("Content-Type", "text/plain")
-			w.Write(answer)
-			return
+			ctype = "text/plain"
 		case Truncated:
-			w.Header().Set("Content-Type", contentTypeJSON)
-			w.Write(answer[:len(answer)/2])
-			return
+			data = data[:len(data)/2]
 		}
 	}
-	w.Header().Set("Content-Type", contentTypeJSON)
-	w.Write(answer)
-}
-
-// decode reads a snake_case request body into m's parameters, as WeChat
-// reads its fields: a body that is not JSON is 47001, a missing or mistyped
-// field 40097.
-func decode(m *openapi.Method, body []byte) (openapi.Params, int) {
-	camel, err := casing.Camel(body)
-	if err != nil {
-		return nil, 47001
-	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(camel, &fields) != nil {
-		return nil, 47001
-	}
-	params := m.Params()
-	dec := json.NewDecoder(bytes.NewReader(camel))
-	dec.UseNumber()
-	if err := dec.Decode(params); err != nil {
-		return nil, openapi.CodeInvalidArgs
-	}
-	required := []string{"beginDate", "endDate"}
-	if m.Name == "getPerformanceData" {
-		required = []string{"time", "module", "params"}
-	}
-	for _, f := range required {
-		if v, ok := fields[f]; !ok || string(v) == "null" {
-			return nil, openapi.CodeInvalidArgs
-		}
-	}
-	return params, 0
+	w.Header().Set("Content-Type", ctype)
+	w.Write(data)
 }

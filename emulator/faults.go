@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/wxanalysis/wxanalysis/openapi"
 )
 
 // A Kind is a kind of fault.
@@ -24,19 +22,48 @@ const (
 	TextPlain  Kind = "text"        // answer the real answer as text/plain
 	QuotaAfter Kind = "quota-after" // quota-after=5: 45009 once 5 calls have been answered
 	Expired    Kind = "expired"     // answer 42001, as for an expired token
+	BadToken   Kind = "badtoken"    // gateway only: refuse the wxCloudApiToken (JSON INVALID_PARAM)
 )
 
-// A Fault is one injected fault. Its syntax is [token.]kind[=value][*count]:
+// A Fault is one injected fault. Its syntax is [token.|gateway.]kind[=value][*count]:
 // with a count it applies to that many requests, then is spent; without, to
-// every request. Faults apply to analysis requests, or with "token." to the
-// token endpoints. Several are separated by commas:
-// "errcode=-1*3,latency=200ms,token.status=503".
+// every request. Faults apply to analysis requests (direct, or the WeChat
+// answer inside a cloud call), with "token." to the token endpoints, with
+// "gateway." to the cloud-call gateway itself. Several are separated by
+// commas: "errcode=-1*3,latency=200ms,token.status=503,gateway.errcode=-604101".
+//
+// At the gateway, errcode=N answers a CommOpenApiResp with errorCode N (e.g.
+// -604101, no permission), status=N that HTTP status, malformed a body that is
+// neither JSON nor protobuf, badtoken the JSON refusal of the token; latency
+// and reset as elsewhere.
 type Fault struct {
-	Kind  Kind
-	N     int           // errcode, status or quota-after value
-	D     time.Duration // latency
-	Count int           // requests left; 0: every request
-	Token bool          // "token." prefix: for the token endpoints instead
+	Kind    Kind
+	N       int           // errcode, status or quota-after value
+	D       time.Duration // latency
+	Count   int           // requests left; 0: every request
+	Token   bool          // "token." prefix: for the token endpoints instead
+	Gateway bool          // "gateway." prefix: for the cloud-call gateway instead
+}
+
+var gatewayKinds = map[Kind]bool{Latency: true, Errcode: true, Status: true, Reset: true, Malformed: true, BadToken: true}
+
+// target is where a fault applies.
+type target int
+
+const (
+	toAnalysis target = iota
+	toToken
+	toGateway
+)
+
+func (f Fault) target() target {
+	switch {
+	case f.Token:
+		return toToken
+	case f.Gateway:
+		return toGateway
+	}
+	return toAnalysis
 }
 
 // ParseFaults parses a comma-separated list of faults.
@@ -66,6 +93,9 @@ func parseFault(item string) (Fault, error) {
 		item, f.Count = spec, n
 	}
 	item, f.Token = strings.CutPrefix(item, "token.")
+	if !f.Token {
+		item, f.Gateway = strings.CutPrefix(item, "gateway.")
+	}
 	kind, value, hasValue := strings.Cut(item, "=")
 	f.Kind = Kind(kind)
 	var err error
@@ -74,12 +104,19 @@ func parseFault(item string) (Fault, error) {
 		f.D, err = time.ParseDuration(value)
 	case Errcode, Status, QuotaAfter:
 		f.N, err = strconv.Atoi(value)
-	case Reset, Malformed, Truncated, TextPlain, Expired:
+	case Reset, Malformed, Truncated, TextPlain, Expired, BadToken:
 		if hasValue {
 			err = fmt.Errorf("takes no value")
 		}
 	default:
-		return f, fmt.Errorf("fault %q: unknown kind; known: latency, errcode, status, reset, malformed, truncated, text, quota-after, expired", kind)
+		return f, fmt.Errorf("fault %q: unknown kind; known: latency, errcode, status, reset, malformed, truncated, text, quota-after, expired, badtoken", kind)
+	}
+	switch {
+	case err != nil:
+	case f.Gateway && !gatewayKinds[f.Kind]:
+		err = fmt.Errorf("not a gateway fault; those are latency, errcode, status, reset, malformed, badtoken")
+	case !f.Gateway && f.Kind == BadToken:
+		err = fmt.Errorf("a gateway fault: write gateway.badtoken")
 	}
 	if err != nil {
 		return f, fmt.Errorf("fault %q: %v", item, err)
@@ -87,14 +124,14 @@ func parseFault(item string) (Fault, error) {
 	return f, nil
 }
 
-// takeFaults returns the configured faults for one request to an analysis
-// endpoint, or to a token endpoint, spending counts.
-func (e *Emulator) takeFaults(token bool) []Fault {
+// takeFaults returns the configured faults for one request to t, spending
+// counts.
+func (e *Emulator) takeFaults(t target) []Fault {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var now, keep []Fault
 	for _, f := range e.faults {
-		if f.Token != token {
+		if f.target() != t {
 			keep = append(keep, f)
 			continue
 		}
@@ -121,43 +158,49 @@ func (e *Emulator) inject(w http.ResponseWriter, r *http.Request, faults []Fault
 		}
 	}()
 	for _, f := range faults {
+		if f.Kind == TextPlain || f.Kind == Truncated || f.Kind == QuotaAfter {
+			continue // these change the answer itself
+		}
+		applied = append(applied, string(f.Kind))
 		switch f.Kind {
 		case Latency:
-			applied = append(applied, string(f.Kind))
-			select {
-			case <-time.After(f.D):
-			case <-r.Context().Done():
+			if !sleep(r.Context(), f.D) {
 				return true
 			}
 		case Errcode:
-			applied = append(applied, string(f.Kind))
-			writeErr(w, f.N)
+			e.writeErr(w, f.N)
 			return true
 		case Expired:
-			applied = append(applied, string(f.Kind))
-			writeErr(w, openapi.CodeTokenExpired)
+			e.writeErr(w, 42001)
 			return true
 		case Status:
-			applied = append(applied, string(f.Kind))
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(f.N)
-			fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>", f.N, http.StatusText(f.N))
+			statusPage(w, f.N)
 			return true
 		case Reset:
-			applied = append(applied, string(f.Kind))
-			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-				if tcp, ok := conn.(interface{ SetLinger(int) error }); ok {
-					tcp.SetLinger(0) // RST, not FIN
-				}
-				conn.Close()
-			}
+			reset(w)
 			return true
 		case Malformed:
-			applied = append(applied, string(f.Kind))
 			w.Header().Set("Content-Type", contentTypeJSON)
 			w.Write([]byte(`{"ref_date":"20170306","list":[{"key":1,"value":}]`))
 			return true
 		}
 	}
 	return false
+}
+
+// statusPage answers HTTP status code with a proxy's HTML page.
+func statusPage(w http.ResponseWriter, code int) {
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "<html><body><h1>%d %s</h1></body></html>", code, http.StatusText(code))
+}
+
+// reset closes the connection with a RST, answering nothing.
+func reset(w http.ResponseWriter) {
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		if tcp, ok := conn.(interface{ SetLinger(int) error }); ok {
+			tcp.SetLinger(0) // RST, not FIN
+		}
+		conn.Close()
+	}
 }

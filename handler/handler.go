@@ -1,7 +1,8 @@
 // Package handler is the cloud function: it takes a wx.cloud.callFunction
 // event such as {"action": "getWeeklyRetain", "beginDate": "20170306",
 // "endDate": "20170312"} and returns what wx-server-sdk's
-// cloud.openapi.analysis.getWeeklyRetain would have returned.
+// cloud.openapi.analysis.getWeeklyRetain would have returned; and the
+// actions batch and series, which answer many such events in one call.
 package handler
 
 import (
@@ -14,48 +15,66 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tencentyun/scf-go-lib/functioncontext"
 
+	"github.com/wxanalysis/wxanalysis/cache"
+	"github.com/wxanalysis/wxanalysis/cloudcall"
 	"github.com/wxanalysis/wxanalysis/openapi"
 )
 
 // A Handler serves invocations. It implements scf-go-lib's
 // cloudfunction.Handler; build it once per process, so that its token cache
-// outlives warm invocations.
+// and answer cache outlive warm invocations.
 type Handler struct {
-	cfg    Config
-	err    error // a configuration error, reported by every invocation
-	client *openapi.Client
-	now    func() time.Time
-	log    *slog.Logger
+	cfg       Config
+	err       error // a configuration error, reported by every invocation
+	client    *openapi.Client
+	cache     *cache.Cache
+	now       func() time.Time
+	log       *slog.Logger
+	lookupEnv func(string) (string, bool)
 }
 
 // New returns a handler for cfg. If cfg does not check out, the handler
 // answers every invocation with the reason, rather than crash-looping.
 func New(cfg Config) *Handler {
-	h := &Handler{cfg: cfg, now: cfg.Now, log: cfg.Logger}
+	h := &Handler{cfg: cfg, now: cfg.Now, log: cfg.Logger, lookupEnv: cfg.LookupEnv}
 	if h.now == nil {
 		h.now = time.Now
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	}
+	if h.lookupEnv == nil {
+		h.lookupEnv = os.LookupEnv
+	}
 	if h.err = h.cfg.Check(); h.err != nil {
 		return h
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = openapi.DefaultHTTPClient
+		hc = openapi.DefaultHTTPClient()
 	}
-	tokens := h.cfg.tokens(hc)
-	if tokens != nil {
-		tokens.SetLogger(h.log, h.cfg.TokenMode)
+	if h.client, h.err = h.cfg.client(hc, h.log, h.now); h.err != nil {
+		return h
 	}
-	h.client = &openapi.Client{BaseURL: h.cfg.APIBase, HTTPClient: hc, Tokens: tokens, Backoff: cfg.Backoff}
+	var store cache.Store
+	if h.cfg.CacheMaxBytes > 0 {
+		store = cache.NewMemory(h.cfg.CacheMaxBytes, h.now)
+	}
+	if h.cfg.CacheRedisURL != "" {
+		r, err := cache.NewRedis(h.cfg.CacheRedisURL, cache.RedisOptions{Logger: h.log, Now: h.now})
+		if err != nil {
+			h.err = errors.New("CACHE_REDIS_URL cannot be used: " + openapi.RedactURL(err.Error()))
+			return h
+		}
+		store = r
+	}
+	h.cache = cache.New(store, cache.Options{TTL: h.cfg.CacheTTL, Now: h.now, Logger: h.log})
 	return h
 }
 
@@ -69,119 +88,189 @@ func FromEnv(getenv func(string) string) *Handler {
 	return h
 }
 
+// Mode returns the token mode in use, auto resolved.
+func (h *Handler) Mode() string { return h.cfg.TokenMode }
+
+// internalError is the message of a panic: the details go to the log only.
+const internalError = "system error: internal error"
+
 // deadlineMargin is kept back from the invocation's deadline, so that the
 // function answers before the platform cuts it off.
 const deadlineMargin = 100 * time.Millisecond
 
 // record is what an invocation's log line says.
 type record struct {
-	caller string // "miniprogram", "http" or "direct"
+	mu     sync.Mutex // batch items report concurrently
+	caller string
 	action string
-	code   int // errCode
-	status int // HTTP status, for an HTTP event
+	code   int    // errCode
+	reason string // the failure's errMsg, secret-free
+	status int    // HTTP status, for an HTTP event
+	cache  cache.Outcome
+	items  int
 	stats  openapi.CallStats
+}
+
+func (r *record) add(s openapi.CallStats, o cache.Outcome) {
+	r.mu.Lock()
+	r.stats.Attempts += s.Attempts
+	r.stats.TokenRefreshes += s.TokenRefreshes
+	if r.cache == "" || o == cache.Miss {
+		r.cache = o
+	}
+	r.mu.Unlock()
+}
+
+func (r *record) fail(e *openapi.Error) {
+	r.code, r.reason = e.Code, e.ErrMsg()
 }
 
 // Invoke serves one invocation. Success and failure alike are the function's
 // result, shaped as wx-server-sdk's: never a function error, never a panic.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err error) {
 	start := time.Now()
-	rec := &record{caller: "direct"}
+	rec := &record{caller: KindOwner}
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			e := &openapi.Error{Code: openapi.CodeInternal, Msg: "system error: internal error"}
-			out, rec.code = e.Result(), e.Code
-			if rec.caller == "http" {
+			e := &openapi.Error{Code: openapi.CodeInternal, Msg: internalError}
+			out = e.Result()
+			rec.fail(e)
+			if rec.caller == KindHTTP {
 				rec.status = http.StatusInternalServerError
 				out = httpResponse(rec.status, out)
 			}
 		}
 		h.logInvocation(ctx, rec, time.Since(start))
 	}()
-	ctx = openapi.WithStats(ctx, &rec.stats)
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) > 2*deadlineMargin {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
 		defer cancel()
 	}
-	res, e := h.serve(ctx, payload, rec)
+	var env map[string]string
+	if fc, ok := functioncontext.FromContext(ctx); ok {
+		env = fc.Environment
+	}
+	ev, e := decodeEvent(payload)
+	if e == nil && isHTTP(ev) {
+		rec.caller = KindHTTP
+		return h.serveHTTP(ctx, payload, rec), nil
+	}
+	res, e := h.serve(ctx, ev, e, callerOf(env), env, rec)
 	if e != nil {
-		rec.code = e.Code
+		rec.fail(e)
 		return e.Result(), nil
 	}
 	return res, nil
 }
 
-// logInvocation writes the invocation's one log line: never a token, a
-// secret, a parameter value or the caller's openid.
-func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duration) {
-	level := slog.LevelInfo
-	if rec.code != 0 {
-		level = slog.LevelWarn
+// serve answers a decoded event (or its decoding error) from caller.
+func (h *Handler) serve(ctx context.Context, ev map[string]any, decodeErr *openapi.Error, caller Caller,
+	env map[string]string, rec *record) ([]byte, *openapi.Error) {
+	rec.caller = caller.Kind
+	api := "analysis"
+	if ev != nil {
+		action, _ := ev["action"].(string)
+		rec.action = excerpt(action, 64)
+		if m, ok := openapi.Lookup(action); ok {
+			api, rec.action = m.API(), m.Name
+		}
 	}
-	if !h.log.Enabled(ctx, level) {
-		return
-	}
-	attrs := make([]slog.Attr, 0, 9)
-	if fc, ok := functioncontext.FromContext(ctx); ok {
-		attrs = append(attrs, slog.String("request_id", fc.RequestID))
-	}
-	attrs = append(attrs, slog.String("caller", rec.caller), slog.String("action", rec.action),
-		slog.Int("errCode", rec.code), slog.Int("attempts", rec.stats.Attempts),
-		slog.Float64("latency_ms", float64(d.Microseconds())/1000))
-	if rec.stats.TokenRefreshes > 0 {
-		attrs = append(attrs, slog.Int("token_refreshes", rec.stats.TokenRefreshes))
-	}
-	if rec.status != 0 {
-		attrs = append(attrs, slog.Int("status", rec.status))
-	}
-	h.log.LogAttrs(ctx, level, "invocation", attrs...)
-}
-
-func (h *Handler) serve(ctx context.Context, payload []byte, rec *record) ([]byte, *openapi.Error) {
-	ev, e := decodeEvent(payload)
 	switch {
-	case e == nil && isHTTP(ev):
-		rec.caller = "http"
-		return h.serveHTTP(ctx, payload, rec), nil
 	case h.err != nil:
-		return nil, h.configError()
-	case e != nil:
+		return nil, h.configError().WithAPI(api)
+	case decodeErr != nil:
+		return nil, decodeErr
+	}
+	if e := h.authorize(caller); e != nil {
+		return nil, e.WithAPI(api)
+	}
+	if h.cfg.TokenMode == ModeCloud {
+		ctx = cloudcall.NewContext(ctx, cloudcall.Resolve(env, h.lookupEnv))
+	}
+	switch ev["action"] {
+	case "batch":
+		return h.batch(ctx, ev, env, rec)
+	case "series":
+		return h.series(ctx, ev, env, rec)
+	}
+	res, e := h.one(ctx, ev, env, rec)
+	if e != nil {
 		return nil, e
 	}
-	if e := h.authorize(ctx, rec); e != nil {
-		return nil, e
-	}
-	return h.call(ctx, ev, rec)
+	return res, nil
 }
 
 func (h *Handler) configError() *openapi.Error {
 	return &openapi.Error{Code: openapi.CodeConfig,
-		Msg: "the function is misconfigured: " + strings.ReplaceAll(h.err.Error(), "\n", "; ")}
+		Msg: "system args error: the function is misconfigured: " + strings.ReplaceAll(h.err.Error(), "\n", "; ")}
 }
 
-// call serves an authorised event: the action, then its parameters.
-func (h *Handler) call(ctx context.Context, ev map[string]any, rec *record) ([]byte, *openapi.Error) {
+// one serves a single-call event: the action, its parameters, then the
+// answer, from the cache when it has it. Batch items come this way too.
+func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]string, rec *record) ([]byte, *openapi.Error) {
 	m, e := method(ev)
 	if e != nil {
 		return nil, e
 	}
-	rec.action = m.Name
-	if !h.cfg.allows(m) {
+	if !h.cfg.allows(&m) {
 		return nil, &openapi.Error{API: m.API(), Code: openapi.CodeAPINotAllowed,
 			Msg: "function has no permission to call this API: add " + m.Name + " to ALLOWED_APIS"}
 	}
-	params, e := decodeParams(m, ev)
+	params, e := decodeParams(&m, ev)
 	if e == nil {
-		e = asError(params.Check(h.now()))
+		e = asError(h.client.Check(&m, params))
 	}
 	if e != nil {
-		e.API = m.API()
-		return nil, e
+		return nil, e.WithAPI(m.API())
 	}
-	res, err := h.client.Call(ctx, m, params)
-	return res, asError(err)
+	body, err := openapi.RequestBody(params)
+	if err != nil {
+		return nil, invalidArgs("parameters do not encode as JSON").WithAPI(m.API())
+	}
+	var begin, end string
+	if d, ok := params.(interface{ Range() (string, string) }); ok {
+		begin, end = d.Range()
+	}
+	var (
+		mu    sync.Mutex
+		stats openapi.CallStats
+	)
+	out, outcome, err := h.cache.Do(ctx, cache.Key(h.scope(env), m.Name, body), m.Name, begin, end,
+		func(ctx context.Context) (_ []byte, err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					err = &openapi.Error{API: m.API(), Code: openapi.CodeInternal, Msg: internalError}
+				}
+			}()
+			var st openapi.CallStats
+			out, err := h.client.Call(openapi.WithStats(ctx, &st), &m, params)
+			mu.Lock()
+			stats = st
+			mu.Unlock()
+			return out, err
+		})
+	mu.Lock()
+	rec.add(stats, outcome)
+	mu.Unlock()
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return nil, &openapi.Error{API: m.API(), Code: openapi.CodeTimeout, Msg: "server-side request timed out"}
+		}
+		return nil, asError(err)
+	}
+	return out, nil
+}
+
+// scope is whose data a call reads, for the cache key: one Mini Program's
+// answers must never be served to another.
+func (h *Handler) scope(env map[string]string) string {
+	if h.cfg.TokenMode == ModeCloud {
+		return "env:" + cloudcall.Resolve(env, h.lookupEnv).EnvID + ":" + env["WX_APPID"] + ":" + env["WX_FROM_APPID"]
+	}
+	return "appid:" + h.cfg.AppID + ":" + h.cfg.TokenMode + ":" + h.cfg.APIBase + ":" + h.cfg.TokenURL
 }
 
 func asError(err error) *openapi.Error {
@@ -195,38 +284,39 @@ func asError(err error) *openapi.Error {
 	return &openapi.Error{Code: openapi.CodeInternal, Msg: "system error: " + openapi.Redact(err).Error()}
 }
 
-// authorize lets through the account owner (an invocation with no WeChat
-// identity: console, API, timer, local invoker) and the Mini Program users
-// in ADMIN_OPENIDS, or every user with ALLOW_ANY_CALLER=true.
-//
-// The identity is the invocation's own environment, WX_OPENID as listed in
-// WX_CONTEXT_KEYS. Not os.Getenv: scf-go-lib copies each invocation's
-// environment into the process and never clears it, so a warm instance would
-// still see the previous caller. Not the event's userInfo: the caller writes it.
-func (h *Handler) authorize(ctx context.Context, rec *record) *openapi.Error {
-	openid := callerOpenID(ctx)
-	if openid != "" {
-		rec.caller = "miniprogram"
+// logInvocation writes the invocation's one log line: never a token, a
+// secret, a parameter value or the caller's openid.
+func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duration) {
+	level := slog.LevelInfo
+	if rec.code != 0 {
+		level = slog.LevelWarn
 	}
-	if openid == "" || h.cfg.AllowAnyCaller || slices.Contains(h.cfg.AdminOpenIDs, openid) {
-		return nil
+	if !h.log.Enabled(ctx, level) {
+		return
 	}
-	return &openapi.Error{Code: openapi.CodePermission, Msg: fmt.Sprintf(
-		"api permission denied: the Mini Program user %s may not read analytics; add this openid to ADMIN_OPENIDS, or set ALLOW_ANY_CALLER=true",
-		openid)}
-}
-
-func callerOpenID(ctx context.Context) string {
-	fc, ok := functioncontext.FromContext(ctx)
-	if !ok {
-		return ""
+	attrs := make([]slog.Attr, 0, 12)
+	if fc, ok := functioncontext.FromContext(ctx); ok {
+		attrs = append(attrs, slog.String("request_id", fc.RequestID))
 	}
-	for _, k := range strings.Split(fc.Environment["WX_CONTEXT_KEYS"], ",") {
-		if strings.TrimSpace(k) == "WX_OPENID" {
-			return fc.Environment["WX_OPENID"]
-		}
+	attrs = append(attrs, slog.String("caller", rec.caller), slog.String("action", rec.action),
+		slog.Int("errCode", rec.code), slog.Int("attempts", rec.stats.Attempts),
+		slog.Float64("latency_ms", float64(d.Microseconds())/1000))
+	if rec.reason != "" {
+		attrs = append(attrs, slog.String("reason", excerpt(rec.reason, 300)))
 	}
-	return ""
+	if rec.cache != "" {
+		attrs = append(attrs, slog.String("cache", string(rec.cache)))
+	}
+	if rec.items > 0 {
+		attrs = append(attrs, slog.Int("items", rec.items))
+	}
+	if rec.stats.TokenRefreshes > 0 {
+		attrs = append(attrs, slog.Int("token_refreshes", rec.stats.TokenRefreshes))
+	}
+	if rec.status != 0 {
+		attrs = append(attrs, slog.Int("status", rec.status))
+	}
+	h.log.LogAttrs(ctx, level, "invocation", attrs...)
 }
 
 // decodeEvent parses the event, keeping numbers as written.
@@ -240,19 +330,19 @@ func decodeEvent(payload []byte) (map[string]any, *openapi.Error) {
 	return ev, nil
 }
 
-func method(ev map[string]any) (*openapi.Method, *openapi.Error) {
+func method(ev map[string]any) (openapi.Method, *openapi.Error) {
 	raw, ok := ev["action"]
 	if !ok {
-		return nil, invalidArgs("action is required: the analysis method to call, such as getWeeklyRetain")
+		return openapi.Method{}, invalidArgs("action is required: the analysis method to call, such as getWeeklyRetain, or batch or series")
 	}
 	action, ok := raw.(string)
 	if !ok {
-		return nil, invalidArgs("action must be a string, not " + describe(raw))
+		return openapi.Method{}, invalidArgs("action must be a string, not " + describe(raw))
 	}
 	m, ok := openapi.Lookup(action)
 	if !ok {
-		return nil, &openapi.Error{API: apiName(action), Code: openapi.CodeAPINotFound, Msg: fmt.Sprintf(
-			"API not found: action %s is not an analysis method; known: %s", quote(action), strings.Join(openapi.Names(), ", "))}
+		return openapi.Method{}, &openapi.Error{API: apiName(action), Code: openapi.CodeAPINotFound, Msg: fmt.Sprintf(
+			"API not found: action %s is not an analysis method; known: %s, and batch and series", quote(action), strings.Join(openapi.Names(), ", "))}
 	}
 	return m, nil
 }
@@ -269,3 +359,6 @@ func apiName(action string) string {
 func invalidArgs(msg string) *openapi.Error {
 	return &openapi.Error{Code: openapi.CodeInvalidArgs, Msg: "invalid args: " + msg}
 }
+
+// excerpt cuts s to n runes for a log line or message.
+func excerpt(s string, n int) string { return openapi.Truncate(strings.ToValidUTF8(s, "\uFFFD"), n) }

@@ -233,6 +233,7 @@ func TestCallerIdentity(t *testing.T) {
 	u.answers["/datacube/getweanalysisappiddailyretaininfo"] = `{"ref_date":"20170313"}`
 	cfg := u.config()
 	cfg.AdminOpenIDs = []string{"o-admin"}
+	cfg.CacheMaxBytes = -1 // every call allowed goes upstream
 	h := handler.New(cfg)
 	event := `{"action":"getDailyRetain","beginDate":"20170313","endDate":"20170313","userInfo":{"openId":"o-admin","appId":"wx1"}}`
 	miniProgram := func(openid string) context.Context {
@@ -247,10 +248,11 @@ func TestCallerIdentity(t *testing.T) {
 	// Anyone else, whatever the event's userInfo claims.
 	res := invoke(t, h, miniProgram("o-stranger"), event)
 	assert.Equal(t, json.Number("-601004"), res["errCode"])
-	assert.Equal(t, "openapi.analysis:fail api permission denied: the Mini Program user o-stranger may not read analytics; "+
+	assert.Equal(t, `openapi.analysis.getDailyRetain:fail api permission denied: the Mini Program user "o-stranger" may not read analytics; `+
 		"add this openid to ADMIN_OPENIDS, or set ALLOW_ANY_CALLER=true", res["errMsg"])
-	// WX_OPENID counts only when this invocation lists it.
-	assert.Equal(t, json.Number("0"), invoke(t, h, withIdentity(map[string]string{"WX_OPENID": "o-stranger"}), event)["errCode"])
+	// WX_OPENID counts only when this invocation lists it; unlisted, it is an
+	// end user who cannot be verified, never the owner.
+	assert.Equal(t, json.Number("-601004"), invoke(t, h, withIdentity(map[string]string{"WX_OPENID": "o-admin"}), event)["errCode"])
 	// A stale process environment from an earlier invocation is not the caller.
 	t.Setenv("WX_OPENID", "o-admin")
 	t.Setenv("WX_CONTEXT_KEYS", "WX_OPENID")
@@ -258,7 +260,7 @@ func TestCallerIdentity(t *testing.T) {
 
 	cfg.AllowAnyCaller = true
 	assert.Equal(t, json.Number("0"), invoke(t, handler.New(cfg), miniProgram("o-stranger"), event)["errCode"])
-	assert.EqualValues(t, 5, u.calls.Load())
+	assert.EqualValues(t, 4, u.calls.Load())
 }
 
 func TestAllowedAPIs(t *testing.T) {
@@ -281,19 +283,25 @@ func TestConfiguration(t *testing.T) {
 	tests := []struct {
 		env  func(string) string
 		want string // fragment of the errMsg; "" means the configuration is good
+		not  string // a value given that the message must not repeat
 	}{
-		{env(), "WECHAT_APPID and WECHAT_APPSECRET are required with WECHAT_TOKEN_MODE=stable"},
-		{env("WECHAT_APPID", "wx1", "WECHAT_APPSECRET", appSecret), ""},
-		{env("WECHAT_TOKEN_MODE", "credential", "WECHAT_APPID", "wx1"), "WECHAT_APPID and WECHAT_APPSECRET are required with WECHAT_TOKEN_MODE=credential"},
-		{env("WECHAT_TOKEN_MODE", "static"), "WECHAT_ACCESS_TOKEN is required with WECHAT_TOKEN_MODE=static"},
-		{env("WECHAT_TOKEN_MODE", "static", "WECHAT_ACCESS_TOKEN", token), ""},
-		{env("WECHAT_TOKEN_MODE", "url"), "WECHAT_TOKEN_URL is required"},
-		{env("WECHAT_TOKEN_MODE", "url", "WECHAT_TOKEN_URL", "ftp://tokens?secret="+appSecret), "WECHAT_TOKEN_URL must be an absolute http or https URL, not ftp://tokens?secret=REDACTED"},
-		{env("WECHAT_TOKEN_MODE", "none"), ""},
-		{env("WECHAT_TOKEN_MODE", "magic"), `WECHAT_TOKEN_MODE must be stable, credential, static, url or none, not "magic"`},
-		{env("WECHAT_TOKEN_MODE", "none", "WECHAT_API_BASE", "api.weixin.qq.com"), "WECHAT_API_BASE must be an absolute http or https URL"},
-		{env("WECHAT_TOKEN_MODE", "none", "ALLOW_ANY_CALLER", "maybe"), `ALLOW_ANY_CALLER must be true or false, not "maybe"`},
-		{env("WECHAT_TOKEN_MODE", "none", "ALLOWED_APIS", "getDailyRetain, getFoo"), `ALLOWED_APIS names "getFoo", which is not an analysis method`},
+		{env(), "", ""}, // auto: a cloud call, which needs no setting
+		{env("WECHAT_APPID", "wx1", "WECHAT_APPSECRET", appSecret), "", ""},
+		{env("WECHAT_APPID", "wx1"), "WECHAT_APPSECRET is missing: set both WECHAT_APPID and WECHAT_APPSECRET", "wx1"},
+		{env("WECHAT_TOKEN_MODE", "stable"), "WECHAT_APPID and WECHAT_APPSECRET are both required with WECHAT_TOKEN_MODE=stable", ""},
+		{env("WECHAT_TOKEN_MODE", "credential", "WECHAT_APPID", "wx1"), "WECHAT_APPID and WECHAT_APPSECRET are both required with WECHAT_TOKEN_MODE=credential", "wx1"},
+		{env("WECHAT_TOKEN_MODE", "static"), "WECHAT_ACCESS_TOKEN is required with WECHAT_TOKEN_MODE=static", ""},
+		{env("WECHAT_TOKEN_MODE", "static", "WECHAT_ACCESS_TOKEN", token), "", ""},
+		{env("WECHAT_TOKEN_MODE", "url"), "WECHAT_TOKEN_URL is required", ""},
+		{env("WECHAT_TOKEN_MODE", "url", "WECHAT_TOKEN_URL", "ftp://tokens?secret="+appSecret), "WECHAT_TOKEN_URL must be an absolute http or https URL", "ftp://tokens"},
+		{env("WECHAT_TOKEN_MODE", "none"), "", ""},
+		{env("WECHAT_TOKEN_MODE", "cloud"), "", ""},
+		{env("WECHAT_TOKEN_MODE", "magic"), "WECHAT_TOKEN_MODE must be one of auto, stable, credential, static, url, none, cloudbase, cloud", "magic"},
+		{env("WECHAT_TOKEN_MODE", "none", "WECHAT_API_BASE", "api.weixin.qq.com"), "WECHAT_API_BASE must be an absolute http or https URL, such as https://api.weixin.qq.com (it has no scheme: add http:// or https://)", "api.weixin.qq.com;"},
+		{env("WECHAT_TOKEN_MODE", "none", "ALLOW_ANY_CALLER", "maybe"), "ALLOW_ANY_CALLER must be true or false", "maybe"},
+		{env("WECHAT_TOKEN_MODE", "none", "ALLOWED_APIS", "getDailyRetain, getFoo"), "ALLOWED_APIS: entry 2 is not an analysis method", "getFoo\""},
+		{env("WECHAT_TOKEN_MODE", "none", "HTTP_API_KEYS", "short-key"), "HTTP_API_KEYS: key 1 is shorter than 16 characters", "short-key"},
+		{env("WECHAT_TOKEN_MODE", "none", "CACHE_REDIS_URL", "http://u:"+appSecret+"@h"), "CACHE_REDIS_URL must be a redis:// or rediss:// URL", "http://u"},
 	}
 	for _, tc := range tests {
 		h := handler.FromEnv(tc.env)
@@ -307,6 +315,9 @@ func TestConfiguration(t *testing.T) {
 			assert.Equal(t, json.Number("-601002"), res["errCode"])
 			assert.Contains(t, res["errMsg"], "the function is misconfigured: "+tc.want)
 			assert.NotContains(t, res["errMsg"], appSecret)
+			if tc.not != "" {
+				assert.NotContains(t, res["errMsg"], tc.not, "a configuration error names the setting, never its value")
+			}
 		}
 	}
 }
@@ -321,7 +332,7 @@ func TestPanicNeverEscapes(t *testing.T) {
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 	res := invoke(t, handler.New(cfg), context.Background(), `{"action":"getDailyRetain","beginDate":"20170313","endDate":"20170313"}`)
 	assert.Equal(t, json.Number("-601001"), res["errCode"])
-	assert.Equal(t, "openapi.analysis:fail system error: internal error", res["errMsg"])
+	assert.Equal(t, "openapi.analysis.getDailyRetain:fail system error: internal error", res["errMsg"])
 	assert.Contains(t, logs.String(), `"msg":"panic","panic":"boom"`)
 	assert.NotContains(t, logs.String(), token)
 }

@@ -56,8 +56,8 @@ func (h *Headers) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MaxHTTPBody is the largest HTTP event body accepted; analysis parameters
-// are a few hundred bytes.
+// MaxHTTPBody is the largest HTTP body accepted; analysis parameters are a
+// few hundred bytes, a batch of 100 a few KiB.
 const MaxHTTPBody = 64 << 10
 
 func isHTTP(ev map[string]any) bool {
@@ -65,41 +65,114 @@ func isHTTP(ev map[string]any) bool {
 	return ok
 }
 
-// serveHTTP answers an HTTP event: POST /<action> (or an action in the
-// body) with the method's camelCase parameters as JSON, authorised by
-// Authorization: Bearer <one of HTTP_API_KEYS>.
+// request is an HTTP request however it arrived: as an HTTP event, or to
+// the function's own HTTP server.
+type request struct {
+	method string
+	path   string
+	header http.Header
+	body   []byte
+	// pathAction: the path's last segment names the action (function URLs:
+	// POST /getWeeklyRetain). Off for callContainer, whose path is the front
+	// end's own choice and whose body is the whole event.
+	pathAction bool
+}
+
+// serveHTTP answers an HTTP event.
 func (h *Handler) serveHTTP(ctx context.Context, payload []byte, rec *record) []byte {
-	var req HTTPRequest
-	var status int
-	var res []byte
-	if err := json.Unmarshal(payload, &req); err != nil {
+	var ev HTTPRequest
+	if err := json.Unmarshal(payload, &ev); err != nil {
 		e := invalidArgs("the HTTP event is malformed")
-		status, res, rec.code = http.StatusBadRequest, e.Result(), e.Code
-	} else {
-		var e *openapi.Error
-		status, res, e = h.httpCall(ctx, &req, rec)
-		if e == nil {
-			status = http.StatusOK
-		} else {
-			res, rec.code = e.Result(), e.Code
-			if status == 0 {
-				status = statusOf(e)
-			}
+		rec.fail(e)
+		rec.status = http.StatusBadRequest
+		return httpResponse(rec.status, e.Result())
+	}
+	req := &request{method: ev.HTTPMethod, path: ev.Path, header: make(http.Header, len(ev.Headers)), pathAction: true}
+	for k, v := range ev.Headers {
+		req.header.Set(k, v)
+	}
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded && len(body) <= base64.StdEncoding.EncodedLen(MaxHTTPBody) {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
+			body = nil
+			req.method = "" // answered below as a bad body
 		}
 	}
-	rec.status = status
+	req.body = body
+	status, res := h.serveRequest(ctx, req, rec)
 	return httpResponse(status, res)
+}
+
+// serveRequest authenticates an HTTP request, then answers the event its
+// body holds. Before the caller is known, nothing about the configuration
+// is told: only that it is broken.
+func (h *Handler) serveRequest(ctx context.Context, req *request, rec *record) (int, []byte) {
+	status, res, e := h.httpCall(ctx, req, rec)
+	if e != nil {
+		res = e.Result()
+		rec.fail(e)
+		if status == 0 {
+			status = statusOf(e)
+		}
+	} else if status == 0 {
+		status = http.StatusOK
+	}
+	rec.status = status
+	return status, res
+}
+
+func (h *Handler) httpCall(ctx context.Context, req *request, rec *record) (int, []byte, *openapi.Error) {
+	caller := callerOfHTTP(req.header, h.cfg.CloudRun)
+	rec.caller = caller.Kind
+	if caller.Kind == KindHTTP {
+		if len(h.cfg.HTTPAPIKeys) == 0 {
+			return 0, nil, denied("HTTP access is off; set HTTP_API_KEYS to allow it")
+		}
+		key, ok := strings.CutPrefix(req.header.Get("Authorization"), "Bearer ")
+		if !ok || strings.TrimSpace(key) == "" {
+			return http.StatusUnauthorized, nil, denied("send the header Authorization: Bearer <key>")
+		}
+		if !h.validKey(strings.TrimSpace(key)) {
+			return http.StatusUnauthorized, nil, denied("the API key is not valid")
+		}
+	} else if e := h.authorize(caller); e != nil {
+		return 0, nil, e
+	}
+	if req.method != http.MethodPost {
+		if req.method == "" {
+			return 0, nil, invalidArgs("the body is marked isBase64Encoded but is not base64")
+		}
+		return http.StatusMethodNotAllowed, nil, invalidArgs("use POST, not " + quote(req.method))
+	}
+	if len(req.body) > MaxHTTPBody {
+		return http.StatusRequestEntityTooLarge, nil, invalidArgs("the body is larger than 64 KiB")
+	}
+	body := req.body
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	ev, e := decodeEvent(body)
+	if e != nil {
+		return 0, nil, invalidArgs("the body must be a JSON object: an event such as {\"action\": \"getWeeklyRetain\", \"beginDate\": \"20170306\", \"endDate\": \"20170312\"}")
+	}
+	if action := strings.Trim(req.path, "/"); req.pathAction && action != "" {
+		action = action[strings.LastIndexByte(action, '/')+1:]
+		if a, ok := ev["action"]; ok && a != action {
+			return 0, nil, invalidArgs("the action in the path and the one in the body differ")
+		}
+		ev["action"] = action
+	}
+	res, e := h.serve(ctx, ev, nil, caller, nil, rec)
+	rec.caller = caller.Kind
+	return 0, res, e
 }
 
 // httpResponse wraps a result in an HTTPResponse.
 func httpResponse(status int, res []byte) []byte {
-	resp := HTTPResponse{StatusCode: status, Body: string(res),
-		Headers: map[string]string{"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}}
-	switch status {
-	case http.StatusUnauthorized:
-		resp.Headers["WWW-Authenticate"] = `Bearer realm="wxanalysis"`
-	case http.StatusMethodNotAllowed:
-		resp.Headers["Allow"] = http.MethodPost
+	resp := HTTPResponse{StatusCode: status, Body: string(res), Headers: map[string]string{}}
+	for k, v := range responseHeaders(status) {
+		resp.Headers[k] = v
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -108,52 +181,16 @@ func httpResponse(status int, res []byte) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
-// httpCall serves an HTTP event's call. A failure's status is returned
-// only where its errCode does not decide it (401, 405, 413); otherwise 0.
-func (h *Handler) httpCall(ctx context.Context, req *HTTPRequest, rec *record) (int, []byte, *openapi.Error) {
-	if h.err != nil {
-		return 0, nil, h.configError()
+// responseHeaders are the headers of an answer with status.
+func responseHeaders(status int) map[string]string {
+	hs := map[string]string{"Content-Type": "application/json; charset=utf-8", "Cache-Control": "no-store"}
+	switch status {
+	case http.StatusUnauthorized:
+		hs["WWW-Authenticate"] = `Bearer realm="wxanalysis"`
+	case http.StatusMethodNotAllowed:
+		hs["Allow"] = http.MethodPost
 	}
-	if len(h.cfg.HTTPAPIKeys) == 0 {
-		return 0, nil, &openapi.Error{Code: openapi.CodePermission,
-			Msg: "api permission denied: HTTP access is off; set HTTP_API_KEYS to allow it"}
-	}
-	key, ok := strings.CutPrefix(req.Headers["authorization"], "Bearer ")
-	if !ok || strings.TrimSpace(key) == "" {
-		return http.StatusUnauthorized, nil, denied("send the header Authorization: Bearer <key>, with a key from HTTP_API_KEYS")
-	}
-	if !h.validKey(strings.TrimSpace(key)) {
-		return http.StatusUnauthorized, nil, denied("the API key is not valid")
-	}
-	if req.HTTPMethod != http.MethodPost {
-		return http.StatusMethodNotAllowed, nil, invalidArgs("use POST, not " + quote(req.HTTPMethod))
-	}
-	body := []byte(req.Body)
-	if req.IsBase64Encoded && len(body) <= base64.StdEncoding.EncodedLen(MaxHTTPBody) {
-		var err error
-		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
-			return 0, nil, invalidArgs("the body is marked isBase64Encoded but is not base64")
-		}
-	}
-	if len(body) > MaxHTTPBody {
-		return http.StatusRequestEntityTooLarge, nil, invalidArgs("the body is larger than 64 KiB")
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		body = []byte("{}")
-	}
-	ev, e := decodeEvent(body)
-	if e != nil {
-		return 0, nil, invalidArgs("the body must be a JSON object of the method's parameters, such as {\"beginDate\": \"20170306\", \"endDate\": \"20170312\"}")
-	}
-	if action := strings.Trim(req.Path, "/"); action != "" {
-		action = action[strings.LastIndexByte(action, '/')+1:]
-		if a, ok := ev["action"]; ok && a != action {
-			return 0, nil, invalidArgs("the action in the path and the one in the body differ")
-		}
-		ev["action"] = action
-	}
-	res, e := h.call(ctx, ev, rec)
-	return 0, res, e
+	return hs
 }
 
 // validKey compares key with every configured key in constant time.
@@ -173,7 +210,7 @@ func denied(msg string) *openapi.Error {
 
 // statusOf maps a failure to its HTTP status: the caller's fault (400, 401,
 // 403, 404, 413), the function's configuration (500), or WeChat and the way
-// to it (502).
+// to it (502, 504).
 func statusOf(e *openapi.Error) int {
 	switch e.Code {
 	case openapi.CodeInvalidArgs, openapi.CodeDateFormat, openapi.CodeDateRange:
@@ -184,6 +221,12 @@ func statusOf(e *openapi.Error) int {
 		return http.StatusForbidden
 	case openapi.CodeConfig:
 		return http.StatusInternalServerError
+	case openapi.CodeInternal:
+		if e.Msg == internalError {
+			return http.StatusInternalServerError // a bug of ours, not WeChat's
+		}
+	case openapi.CodeTimeout:
+		return http.StatusGatewayTimeout
 	}
 	return http.StatusBadGateway
 }

@@ -123,5 +123,5 @@ func TestHTTPPanicIsA500(t *testing.T) {
 	var resp handler.HTTPResponse
 	require.NoError(t, json.Unmarshal(out, &resp), "%s", out)
 	assert.Equal(t, 500, resp.StatusCode)
-	assert.JSONEq(t, `{"errCode":-601001,"errMsg":"openapi.analysis:fail system error: internal error"}`, resp.Body)
+	assert.JSONEq(t, `{"errCode":-601001,"errMsg":"openapi.analysis.getWeeklyRetain:fail system error: internal error"}`, resp.Body)
 }

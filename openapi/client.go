@@ -1,19 +1,25 @@
-// Package openapi calls WeChat's Mini Program analysis API and shapes its
-// answers as wx-server-sdk's cloud call does: camelCase keys plus
-// errMsg "openapi.analysis.X:ok" and errCode 0, or an *Error.
+// Package openapi calls WeChat's Mini Program analysis API (the datacube and
+// performance methods of wx-server-sdk's cloud.openapi.analysis) and shapes
+// its answers as the SDK's cloud call does: camelCase keys plus errMsg
+// "openapi.analysis.X:ok" and errCode 0, or an *Error.
+//
+// A Client is made by NewClient from a TokenSource, and carries each call
+// over a Transport: WeChat's HTTPS API with an access token (the default),
+// WeChat Cloud Run's open API service (NoToken), or CloudBase's cloud-call
+// gateway (CloudCall). Requests are checked against WeChat's date rules
+// before any quota is spent.
 package openapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
+	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wxanalysis/wxanalysis/casing"
@@ -22,103 +28,292 @@ import (
 // DefaultBaseURL is WeChat's API host.
 const DefaultBaseURL = "https://api.weixin.qq.com"
 
-// Retry defaults: at most DefaultMaxAttempts attempts per call, the second
-// after about DefaultBackoff, each later one after twice as long, with jitter.
+// Retry defaults: at most DefaultMaxAttempts requests per call, counting the
+// one after a token refresh; the second after about DefaultBackoff, each
+// later one after twice as long, with jitter.
 const (
 	DefaultMaxAttempts = 3
 	DefaultBackoff     = 200 * time.Millisecond
 )
 
-// maxAnswer caps an upstream answer; the largest analysis answer, the top
-// 200 pages, is about 100 KB.
-const maxAnswer = 8 << 20
+// MaxAnswer caps an upstream answer, and MaxResult a result: SCF returns at
+// most 6 MB from a synchronous invocation, and a result is about as large as
+// the answer it comes from. The largest analysis answer, the top 200 pages,
+// is about 100 KB.
+const (
+	MaxAnswer = 6 << 20
+	MaxResult = 6_000_000
+)
 
-// A Client calls the analysis methods. Its zero value calls WeChat with no
-// access token; set Tokens for a token-managed call. It is safe for
-// concurrent use.
+// A Client calls the analysis methods. Make one with NewClient; it is safe
+// for concurrent use.
 type Client struct {
-	BaseURL     string        // default DefaultBaseURL
-	HTTPClient  *http.Client  // default: a shared client with keep-alive
-	Tokens      *TokenCache   // nil: no access_token, as for WeChat Cloud Run's open-API service
-	MaxAttempts int           // default DefaultMaxAttempts
-	Backoff     time.Duration // default DefaultBackoff
+	transport   Transport
+	tokens      *TokenCache // nil: requests carry no token
+	maxAttempts int
+	backoff     time.Duration
+	now         func() time.Time
+	sleep       func(ctx context.Context, d time.Duration) bool
+	jitter      func(n int64) int64
+
+	baseURL    string
+	httpClient *http.Client
+	tokenParam string
+	logger     *slog.Logger
+	margin     time.Duration
 }
 
-// DefaultHTTPClient keeps enough idle connections for a busy instance.
-var DefaultHTTPClient = func() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: t}
-}()
+// An Option configures a Client.
+type Option func(*Client) error
 
-// Call sends params, already checked, to m and returns the cloud-call result
-// as JSON. It retries errcode -1, HTTP 5xx and network errors with backoff,
-// within ctx's deadline, and a call refused for its access token once with a
-// fresh token. Any error is an *Error.
+// NoToken is the TokenSource of a Client whose requests carry no access
+// token: WeChat Cloud Run's open API service adds it, and the cloud-call
+// gateway authorises calls by other means.
+var NoToken TokenSource = noToken{}
+
+type noToken struct{}
+
+func (noToken) Token(context.Context) (*Token, error) {
+	return nil, errors.New("openapi: NoToken has no token")
+}
+
+// NewClient returns a client whose requests carry tokens from src, cached by
+// a TokenCache (pass one to share it). src must be given: NoToken says
+// explicitly that requests go without one.
+func NewClient(src TokenSource, opts ...Option) (*Client, error) {
+	if src == nil {
+		return nil, errors.New("openapi: NewClient needs a TokenSource: StableToken, CredentialToken, URLToken, " +
+			"StaticToken, a TokenCache, or NoToken for a transport that needs none")
+	}
+	c := &Client{maxAttempts: DefaultMaxAttempts, backoff: DefaultBackoff, now: time.Now,
+		sleep: sleep, jitter: rand.Int64N, margin: DefaultRefreshMargin}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, err
+		}
+	}
+	if c.transport == nil {
+		c.transport = &HTTPTransport{BaseURL: c.baseURL, TokenParam: c.tokenParam, HTTPClient: c.httpClient}
+	}
+	switch s := src.(type) {
+	case noToken:
+	case *TokenCache:
+		c.tokens = s
+	default:
+		c.tokens = NewTokenCache(s, c.margin)
+		c.tokens.now = c.now
+		if c.logger != nil {
+			c.tokens.SetLogger(c.logger, sourceName(s))
+		}
+	}
+	return c, nil
+}
+
+// WithBaseURL sets where WeChat's API is, default DefaultBaseURL.
+func WithBaseURL(base string) Option {
+	return func(c *Client) error {
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return errors.New("openapi: WithBaseURL needs an absolute http or https URL without a query, such as https://api.weixin.qq.com")
+		}
+		c.baseURL = strings.TrimSuffix(base, "/")
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client of the default transport. Redirects
+// are refused whatever its CheckRedirect says.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error { c.httpClient = hc; return nil }
+}
+
+// WithTokenParam names the token's query parameter, default access_token;
+// WeChat Cloud Run's own token goes as cloudbase_access_token.
+func WithTokenParam(name string) Option {
+	return func(c *Client) error {
+		if name == "" {
+			return errors.New("openapi: WithTokenParam needs a name")
+		}
+		c.tokenParam = name
+		return nil
+	}
+}
+
+// WithTransport replaces WeChat's HTTPS API by another way of carrying calls.
+func WithTransport(t Transport) Option {
+	return func(c *Client) error {
+		if t == nil {
+			return errors.New("openapi: WithTransport needs a Transport")
+		}
+		c.transport = t
+		return nil
+	}
+}
+
+// WithRetries sets the most requests per call (at least 1) and the first
+// retry's delay (more than 0).
+func WithRetries(maxAttempts int, backoff time.Duration) Option {
+	return func(c *Client) error {
+		if maxAttempts < 1 || backoff <= 0 {
+			return errors.New("openapi: WithRetries needs at least 1 attempt and a backoff above 0")
+		}
+		c.maxAttempts, c.backoff = maxAttempts, backoff
+		return nil
+	}
+}
+
+// WithClock sets the clock for date rules, token expiry and deadlines.
+func WithClock(now func() time.Time) Option {
+	return func(c *Client) error {
+		if now == nil {
+			return errors.New("openapi: WithClock needs a clock")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithLogger makes the token cache log each fetch (never the token).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Client) error { c.logger = l; return nil }
+}
+
+// Tokens returns the client's token cache, nil when requests carry none.
+func (c *Client) Tokens() *TokenCache { return c.tokens }
+
+// Check checks params against m's rules at the client's time.
+func (c *Client) Check(m *Method, params Params) error {
+	if err := params.Check(c.now()); err != nil {
+		return withAPI(err, m.API())
+	}
+	return nil
+}
+
+// Call checks params, sends them to m and returns the cloud-call result as
+// JSON. It retries errcode -1, HTTP 5xx and 429 and network errors with
+// backoff, within ctx's deadline, and a call refused for its access token
+// once with a fresh token: at most the client's attempts in all. Any error
+// is an *Error.
 func (c *Client) Call(ctx context.Context, m *Method, params Params) ([]byte, error) {
+	return c.do(ctx, m, params, func(ctx context.Context, r *Response) ([]byte, *Error) {
+		return answer(ctx, m, r)
+	})
+}
+
+// do checks and sends params, and hands each answer to decode.
+func (c *Client) do(ctx context.Context, m *Method, params Params,
+	decode func(context.Context, *Response) ([]byte, *Error)) ([]byte, error) {
+	if c == nil || c.transport == nil {
+		return nil, errNoTransport
+	}
+	if err := c.Check(m, params); err != nil {
+		return nil, err
+	}
 	body, err := RequestBody(params)
 	if err != nil {
-		return nil, &Error{API: m.API(), Code: CodeInvalidArgs, Msg: "invalid args: " + err.Error()}
+		return nil, &Error{API: m.API(), Code: CodeInvalidArgs, Msg: "invalid args: parameters do not encode as JSON"}
 	}
-	out, e := c.call(ctx, m, body)
+	out, e := c.call(ctx, m, body, decode)
 	if e != nil {
-		e.API = m.API()
-		return nil, e
+		return nil, withAPI(e, m.API())
 	}
 	return out, nil
 }
 
 // RequestBody returns the snake_case JSON body WeChat receives for params.
 func RequestBody(params Params) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // values go upstream exactly as given
-	if err := enc.Encode(params); err != nil {
+	b, err := marshal(params)
+	if err != nil {
 		return nil, err
 	}
-	return casing.ToSnake.Append(make([]byte, 0, buf.Len()+16), bytes.TrimSpace(buf.Bytes()))
+	return casing.ToSnake.Append(make([]byte, 0, len(b)+16), b)
 }
 
-func (c *Client) call(ctx context.Context, m *Method, body []byte) ([]byte, *Error) {
-	maxAttempts := c.MaxAttempts
-	if maxAttempts <= 0 {
-		maxAttempts = DefaultMaxAttempts
+// marshal encodes v as JSON without HTML escaping: values go upstream
+// exactly as given.
+func marshal(v any) ([]byte, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
 	}
+	return []byte(strings.TrimSuffix(b.String(), "\n")), nil
+}
+
+func (c *Client) call(ctx context.Context, m *Method, body []byte,
+	decode func(context.Context, *Response) ([]byte, *Error)) ([]byte, *Error) {
 	stats, _ := ctx.Value(statsKey{}).(*CallStats)
 	if stats == nil {
 		stats = new(CallStats)
 	}
+	req := &Request{Method: m, Body: body}
 	refreshed := false
-	for attempt := 1; ; {
-		tok, err := c.token(ctx)
-		var out []byte
-		if err == nil {
-			stats.Attempts++
-			var r *response
-			if r, err = send(ctx, c.httpClient(), http.MethodPost, c.url(m.Path, tok), body); err == nil {
-				out, err = answer(m, r)
-				r.release()
+	for attempt := 1; ; attempt++ {
+		if c.tokens != nil {
+			t, err := c.tokens.Token(ctx)
+			if err != nil {
+				return nil, asError(err)
 			}
+			req.Token = t.AccessToken
 		}
-		if err == nil {
+		stats.Attempts++
+		out, e, noRetry := c.attempt(ctx, req, decode)
+		if e == nil {
 			return out, nil
 		}
-		if tokenRefused(err.Code) && c.Tokens != nil && tok != "" && !refreshed {
+		if attempt >= c.maxAttempts || noRetry {
+			return nil, e
+		}
+		if tokenRefused(e.Code) && c.tokens != nil && req.Token != "" && !refreshed {
 			// One fresh token and one more try, never a loop: a source that
 			// has nothing better ends it here.
 			refreshed = true
-			if _, rerr := c.Tokens.Reject(ctx, tok); rerr == nil {
-				stats.TokenRefreshes++
-				continue
+			if _, rerr := c.tokens.Reject(ctx, req.Token); rerr != nil {
+				return nil, e
 			}
-			return nil, err
+			stats.TokenRefreshes++
+			continue
 		}
-		if !err.temporary || attempt >= maxAttempts || !c.pause(ctx, attempt) {
-			return nil, err
+		if !e.temporary || !c.pause(ctx, attempt, e.retryAfter) {
+			return nil, e
 		}
-		attempt++
 	}
 }
+
+// attempt sends req once and decodes the answer, with every secret the
+// request carried or the client knows scrubbed from what it returns.
+func (c *Client) attempt(ctx context.Context, req *Request,
+	decode func(context.Context, *Response) ([]byte, *Error)) ([]byte, *Error, bool) {
+	r, err := c.transport.RoundTrip(ctx, req)
+	if err != nil {
+		return nil, c.scrubError(asError(err), nil), false
+	}
+	defer r.Release()
+	out, e := decode(ctx, r)
+	if e != nil {
+		// Answers that failed are rare: copy what the caller may inspect.
+		e = c.scrubError(e, r.Secrets)
+		if e.StatusCode == 0 {
+			e.StatusCode = r.Status
+		}
+		if e.Body == nil {
+			e.Body = []byte(c.scrub(string(r.Body[:min(len(r.Body), maxErrorBody)]), r.Secrets))
+		}
+		if r.Status == http.StatusTooManyRequests {
+			e.retryAfter = retryAfter(r.Header, c.now())
+		}
+		return nil, e, r.NoRetry
+	}
+	if len(out) > MaxResult {
+		return nil, &Error{Code: CodeInternal, StatusCode: r.Status, Msg: "system error: the result is " +
+			strconv.Itoa(len(out)) + " bytes, more than the " + strconv.Itoa(MaxResult) + " a cloud function may return"}, true
+	}
+	return c.scrubResult(out, r.Secrets), nil, false
+}
+
+// maxErrorBody caps the answer kept in an Error, as go-github caps error bodies.
+const maxErrorBody = 1 << 20
 
 // CallStats is what one call did upstream, for its log line.
 type CallStats struct {
@@ -128,7 +323,8 @@ type CallStats struct {
 
 type statsKey struct{}
 
-// WithStats returns a context in which Call records its work in s.
+// WithStats returns a context in which Call records its work in s. A
+// context's stats must not be shared by concurrent calls.
 func WithStats(ctx context.Context, s *CallStats) context.Context {
 	return context.WithValue(ctx, statsKey{}, s)
 }
@@ -137,32 +333,19 @@ func tokenRefused(code int) bool {
 	return code == CodeInvalidCred || code == CodeInvalidToken || code == CodeTokenExpired
 }
 
-func (c *Client) token(ctx context.Context) (string, *Error) {
-	if c.Tokens == nil {
-		return "", nil
-	}
-	t, err := c.Tokens.Token(ctx)
-	if err != nil {
-		if e, ok := err.(*Error); ok {
-			return "", e
-		}
-		return "", &Error{Code: CodeInternal, Msg: "access_token: " + Redact(err).Error(), err: err}
-	}
-	return t.AccessToken, nil
-}
-
-// pause waits before attempt+1 and reports whether that attempt can still
-// be made before ctx's deadline.
-func (c *Client) pause(ctx context.Context, attempt int) bool {
-	base := c.Backoff
-	if base <= 0 {
-		base = DefaultBackoff
-	}
-	d := base << (attempt - 1)
-	d = d/2 + rand.N(d/2+1) // jitter, so instances that failed together do not retry together
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+// pause waits before attempt+1, at least retryAfter, and reports whether
+// that attempt can still be made before ctx's deadline.
+func (c *Client) pause(ctx context.Context, attempt int, retryAfter time.Duration) bool {
+	d := c.backoff << (attempt - 1)
+	d = d/2 + time.Duration(c.jitter(int64(d/2)+1)) // jitter: instances that failed together do not retry together
+	d = max(d, retryAfter)
+	if dl, ok := ctx.Deadline(); ok && dl.Sub(c.now()) < d {
 		return false
 	}
+	return c.sleep(ctx, d)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -173,128 +356,46 @@ func (c *Client) pause(ctx context.Context, attempt int) bool {
 	}
 }
 
-func (c *Client) httpClient() *http.Client {
-	if c.HTTPClient != nil {
-		return c.HTTPClient
-	}
-	return DefaultHTTPClient
-}
-
-func (c *Client) url(path, tok string) string {
-	base := c.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if tok == "" {
-		return base + path
-	}
-	return base + path + "?access_token=" + url.QueryEscape(tok)
-}
-
-type response struct {
-	status int
-	ctype  string
-	body   []byte
-	buf    *bytes.Buffer // body's buffer, for release
-}
-
-func (r *response) statusText() string {
-	return strconv.Itoa(r.status) + " " + http.StatusText(r.status)
-}
-
-func (r *response) ok() bool { return r.status >= 200 && r.status < 300 }
-
-// send makes one HTTP request. The body is a bytes.Reader, so the request
-// can be sent again (GetBody) by net/http itself.
-func send(ctx context.Context, hc *http.Client, method, rawURL string, body []byte) (*response, *Error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
-	if err != nil {
-		return nil, &Error{Code: CodeConfig, Msg: "invalid request: " + Redact(err).Error()}
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, transportError(ctx, err)
-	}
-	defer resp.Body.Close()
-	buf := buffers.Get().(*bytes.Buffer)
-	buf.Reset()
-	if n := resp.ContentLength; n > 0 && n <= maxAnswer {
-		buf.Grow(int(n)) // one allocation at most, and none once the pool is warm
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer+1)); err != nil {
-		putBuffer(buf)
-		return nil, transportError(ctx, err)
-	}
-	if buf.Len() > maxAnswer {
-		putBuffer(buf)
-		return nil, newError(CodeInternal, "wechat server internal error, answer larger than %d bytes", maxAnswer)
-	}
-	return &response{status: resp.StatusCode, ctype: resp.Header.Get("Content-Type"), body: buf.Bytes(), buf: buf}, nil
-}
-
-// buffers hold upstream answers while they are converted; nothing refers to
-// an answer's bytes after that.
-var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// putBuffer returns buf to the pool, unless it grew for a rare huge answer.
-func putBuffer(buf *bytes.Buffer) {
-	if buf.Cap() <= maxAnswer/8 {
-		buffers.Put(buf)
-	}
-}
-
-// release returns the answer's buffer to the pool. r.body is invalid after.
-func (r *response) release() {
-	if r.buf != nil {
-		putBuffer(r.buf)
-	}
-	r.buf, r.body = nil, nil
-}
-
 // answer turns an upstream answer into a cloud-call result, as wx-server-sdk
 // does: an errcode that is truthy is a failure; otherwise errcode and errmsg
 // go, keys turn camelCase, and errMsg and errCode 0 are added.
-func answer(m *Method, r *response) ([]byte, *Error) {
-	if len(r.body) == 0 && !r.ok() {
-		return nil, httpError(r)
+func answer(ctx context.Context, m *Method, r *Response) ([]byte, *Error) {
+	ok := r.Status >= 200 && r.Status < 300
+	if len(r.Body) == 0 && !ok {
+		return nil, httpError(r.Status)
 	}
-	mediaType, _, _ := strings.Cut(r.ctype, ";") // no need for package mime and its tables
+	mediaType, _, _ := strings.Cut(r.ContentType, ";") // no need for package mime and its tables
 	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
-	out, code, err := convert(m, r.body)
+	out, code, err := convert(ctx, m, r.Body)
 	switch {
-	case err != nil && !r.ok():
-		return nil, httpError(r)
+	case err != nil && errors.Is(err, context.DeadlineExceeded):
+		return nil, &Error{Code: CodeTimeout, Msg: "server-side request timed out", err: context.DeadlineExceeded}
+	case err != nil && !ok:
+		return nil, httpError(r.Status)
 	case err != nil && mediaType == "text/plain":
 		// wx-server-sdk: a text answer that is not JSON is the result itself.
-		out = append(append([]byte(nil), `{"result":`...), jsonString(r.body)...)
+		out = append(append([]byte(nil), `{"result":`...), jsonString(r.Body)...)
 		return appendOK(out, m, 1), nil
 	case err != nil:
 		// The SDK's message, with at most 200 characters of the body.
 		return nil, newError(CodeInternal, "wechat server internal error, response body is invalid json: %s",
-			truncate(string(r.body), 200))
+			truncate(strings.ToValidUTF8(string(r.Body), "\uFFFD"), 200))
 	case code != nil:
 		return nil, code
-	case !r.ok():
-		return nil, httpError(r)
+	case !ok:
+		return nil, httpError(r.Status)
 	}
 	return out, nil
 }
 
-func httpError(r *response) *Error {
-	return &Error{Code: CodeInternal, Msg: "wechat server internal error, HTTP " + r.statusText(),
-		temporary: r.status >= 500 || r.status == http.StatusTooManyRequests}
+func httpError(status int) *Error {
+	return &Error{Code: CodeInternal, StatusCode: status, Msg: "wechat server internal error, HTTP " + statusText(status),
+		temporary: status >= 500 || status == http.StatusTooManyRequests}
 }
 
 // convert converts a JSON answer. It returns the result, or the failure the
 // answer's errcode stands for, or the syntax error of a body that is not JSON.
-func convert(m *Method, body []byte) ([]byte, *Error, error) {
+func convert(ctx context.Context, m *Method, body []byte) ([]byte, *Error, error) {
 	var (
 		errcode, errmsg []byte
 		hasCode, hasMsg bool
@@ -359,7 +460,7 @@ func failure(errcode, errmsg []byte, hasMsg bool) *Error {
 	code, err := strconv.Atoi(string(errcode))
 	if err != nil {
 		return newError(CodeInternal, "wechat server internal error, errcode %s is not an integer",
-			truncate(string(errcode), 40))
+			truncate(strings.ToValidUTF8(string(errcode), "\uFFFD"), 40))
 	}
 	return wechatError(code, msg)
 }
@@ -377,9 +478,44 @@ func appendOK(out []byte, m *Method, n int) []byte {
 // jsonString encodes text as a JSON string, replacing invalid UTF-8 as
 // Node's decoding of the answer would.
 func jsonString(text []byte) []byte {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(string(text)) // a string always encodes
-	return []byte(strings.TrimSuffix(b.String(), "\n"))
+	b, _ := marshal(string(text)) // a string always encodes
+	return b
+}
+
+// secrets returns what the client knows that must never be shown: its
+// source's credentials and the tokens it has handed out.
+func (c *Client) secrets() []string {
+	if c.tokens == nil {
+		return nil
+	}
+	return c.tokens.secrets()
+}
+
+func (c *Client) scrub(s string, extra []string) string { return scrub(s, extra, c.secrets()) }
+
+// scrubError returns e with every secret scrubbed from its message, copied
+// if anything had to change.
+func (c *Client) scrubError(e *Error, extra []string) *Error {
+	msg := c.scrub(e.Msg, extra)
+	errMsg := c.scrub(e.errMsg, extra)
+	if msg == e.Msg && errMsg == e.errMsg {
+		return e
+	}
+	cp := *e
+	cp.Msg, cp.errMsg = msg, errMsg
+	return &cp
+}
+
+// scrubResult replaces secrets an answer echoed; a result rarely holds one,
+// so the common case is a few failed searches.
+func (c *Client) scrubResult(out []byte, extra []string) []byte {
+	known := c.secrets()
+	if len(extra) == 0 && len(known) == 0 {
+		return out
+	}
+	text := string(out)
+	if scrubbed := scrub(text, extra, known); scrubbed != text {
+		return []byte(scrubbed)
+	}
+	return out
 }

@@ -83,12 +83,16 @@ func (w *wechat) setAPI(f func(int64, string, http.ResponseWriter, []byte)) {
 	w.mu.Unlock()
 }
 
-func (w *wechat) client(src openapi.TokenSource) *openapi.Client {
+func (w *wechat) client(src openapi.TokenSource, opts ...openapi.Option) *openapi.Client {
 	if src == nil {
 		src = &openapi.StableToken{BaseURL: w.URL, AppID: "wx0123456789abcdef", Secret: secret}
 	}
-	return &openapi.Client{BaseURL: w.URL, Tokens: openapi.NewTokenCache(src, openapi.DefaultRefreshMargin),
-		Backoff: time.Millisecond}
+	c, err := openapi.NewClient(src, append([]openapi.Option{openapi.WithBaseURL(w.URL),
+		openapi.WithRetries(openapi.DefaultMaxAttempts, time.Millisecond)}, opts...)...)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 func weekly() (*openapi.Method, openapi.Params) {
@@ -97,7 +101,7 @@ func weekly() (*openapi.Method, openapi.Params) {
 	if err := json.Unmarshal([]byte(`{"beginDate":"20170306","endDate":"20170312"}`), p); err != nil {
 		panic(err)
 	}
-	return m, p
+	return &m, p
 }
 
 func errcode(code int, msg string) func(int64, string, http.ResponseWriter, []byte) {
@@ -332,8 +336,7 @@ func TestDeadlineIsRespected(t *testing.T) {
 	// No retry is started that could not end before the deadline.
 	w.setAPI(errcode(-1, "system error"))
 	w.apiCalls.Store(0)
-	c := w.client(nil)
-	c.Backoff = time.Second
+	c := w.client(nil, openapi.WithRetries(3, time.Second))
 	ctx, cancel = context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	_, err = c.Call(ctx, m, p)
@@ -352,12 +355,13 @@ func TestTokensNeverInErrors(t *testing.T) {
 	w := newWeChat(t)
 	w.token = func(int64, bool) (string, int) { return "SECRET-TOKEN-abc123", 7200 }
 	c := w.client(nil)
-	c.Tokens.Token(context.Background()) // cache the token, then lose the API host
-	c.BaseURL = dead
+	c.Tokens().Token(context.Background()) // cache the token, then lose the API host
+	c, err = openapi.NewClient(c.Tokens(), openapi.WithBaseURL(dead), openapi.WithRetries(1, time.Millisecond))
+	require.NoError(t, err)
 	e := callErr(t, c)
 	assert.Equal(t, openapi.CodeNetwork, e.Code)
 	assert.NotContains(t, e.Error(), "SECRET-TOKEN")
-	assert.Contains(t, e.Error(), "access_token=REDACTED")
+	assert.NotContains(t, e.Error(), dead, "no URL in a caller-facing message")
 	var ue *url.Error
 	require.ErrorAs(t, e, &ue)
 	assert.NotContains(t, ue.Error(), "SECRET-TOKEN")
@@ -367,7 +371,8 @@ func TestTokensNeverInErrors(t *testing.T) {
 	_, err = cred.Token(context.Background())
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), secret)
-	assert.Contains(t, err.Error(), "secret=REDACTED")
+	require.ErrorAs(t, err, &ue)
+	assert.Contains(t, ue.Error(), "secret=REDACTED")
 
 	// A wrong secret is reported by code, and not echoed.
 	bad := &openapi.StableToken{BaseURL: w.URL, AppID: "wx1", Secret: "WRONG-secret"}
@@ -461,33 +466,72 @@ func TestRedactURL(t *testing.T) {
 	}
 }
 
-func TestTokenCacheRefreshesAheadAndSurvivesFetchFailure(t *testing.T) {
+// clock is a settable clock for time-based rules.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, openapi.CST)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestTokenCacheRefreshesAheadInTheBackground(t *testing.T) {
+	clk := newClock()
 	var calls atomic.Int64
+	gate := make(chan struct{}, 10)
 	fail := atomic.Bool{}
 	src := tokenFunc(func(context.Context) (*openapi.Token, error) {
 		n := calls.Add(1)
+		if n > 1 {
+			<-gate // a stalled token endpoint, until the test lets it answer
+		}
 		if fail.Load() {
 			return nil, &openapi.Error{Code: -1, Msg: "system error"}
 		}
-		return &openapi.Token{AccessToken: fmt.Sprint("T", n), Expiry: time.Now().Add(time.Second)}, nil
+		return &openapi.Token{AccessToken: fmt.Sprint("T", n), Expiry: clk.Now().Add(2 * time.Hour)}, nil
 	})
-	c := openapi.NewTokenCache(src, time.Minute) // margin capped at half the life: refresh after 500 ms
+	c := openapi.NewTokenCache(src, openapi.DefaultRefreshMargin)
+	c.SetClock(clk.Now)
 	ctx := context.Background()
 	t1, err := c.Token(ctx)
 	require.NoError(t, err)
+	clk.advance(2*time.Hour - 5*time.Minute - time.Second)
 	t2, _ := c.Token(ctx)
-	assert.Same(t, t1, t2, "reused")
-	time.Sleep(600 * time.Millisecond)
+	assert.Same(t, t1, t2, "reused until 5 minutes before expiry")
+	assert.EqualValues(t, 1, calls.Load())
+
+	clk.advance(2 * time.Second) // inside the last 5 minutes
 	fail.Store(true)
-	t3, err := c.Token(ctx)
-	require.NoError(t, err, "the old token is still valid: serve it")
-	assert.Equal(t, "T1", t3.AccessToken)
-	assert.EqualValues(t, 2, calls.Load(), "it did try to refresh")
-	fail.Store(false)
-	time.Sleep(500 * time.Millisecond) // past the old token's expiry
+	for range 3 {
+		t3, err := c.Token(ctx)
+		require.NoError(t, err, "the cached token is valid: served while the refresh stalls")
+		assert.Equal(t, "T1", t3.AccessToken)
+	}
+	require.Eventually(t, func() bool { return calls.Load() == 2 }, 5*time.Second, time.Millisecond, "one refresh, in the background")
+	gate <- struct{}{} // the refresh fails; T1 is still valid and still served
 	t4, err := c.Token(ctx)
 	require.NoError(t, err)
-	assert.NotEqual(t, "T1", t4.AccessToken)
+	assert.Equal(t, "T1", t4.AccessToken)
+
+	// Past T1's expiry there is no valid token: callers wait for a fetch.
+	clk.advance(5 * time.Minute)
+	fail.Store(false)
+	gate <- struct{}{}
+	gate <- struct{}{}
+	t5, err := c.Token(ctx)
+	require.NoError(t, err)
+	assert.NotEqual(t, "T1", t5.AccessToken)
 }
 
 type tokenFunc func(context.Context) (*openapi.Token, error)

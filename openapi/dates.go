@@ -29,21 +29,23 @@ const (
 	recentDays                 // the last 1, 7 or 30 days ending on endDate
 )
 
+// The date rules a Dates can follow.
 type (
-	day           struct{}
-	week          struct{}
-	month         struct{}
-	finishedMonth struct{}
-	recent        struct{}
+	Day           struct{} // beginDate == endDate
+	Week          struct{} // a Monday to the Sunday after
+	Month         struct{} // the first to the last day of a month
+	FinishedMonth struct{} // Month, for a month that is over
+	Recent        struct{} // the last 1, 7 or 30 days
 )
 
-func (day) shape() shape           { return oneDay }
-func (week) shape() shape          { return oneWeek }
-func (month) shape() shape         { return oneMonth }
-func (finishedMonth) shape() shape { return completeMonth }
-func (recent) shape() shape        { return recentDays }
+func (Day) shape() shape           { return oneDay }
+func (Week) shape() shape          { return oneWeek }
+func (Month) shape() shape         { return oneMonth }
+func (FinishedMonth) shape() shape { return completeMonth }
+func (Recent) shape() shape        { return recentDays }
 
-// Dates are the parameters of every datacube method; S is the method's rule.
+// Dates are the parameters of every datacube method, yyyymmdd in China
+// Standard Time; S is the method's rule, e.g. Dates[Week] for getWeeklyRetain.
 type Dates[S span] struct {
 	BeginDate string `mapstructure:"beginDate" json:"beginDate"`
 	EndDate   string `mapstructure:"endDate" json:"endDate"`
@@ -184,8 +186,9 @@ var (
 	}
 )
 
-// maxPerformanceSpan is the longest period getPerformanceData accepts.
-const maxPerformanceSpan = 30 * 24 * time.Hour
+// maxPerformanceSpan is the longest period getPerformanceData accepts, in
+// seconds: plain integers, which cannot overflow as a Duration would.
+const maxPerformanceSpan = 30 * 24 * 60 * 60
 
 // Check applies getPerformanceData's rules: a known module, known conditions,
 // and a period of at most 30 days given in seconds.
@@ -219,9 +222,9 @@ func (p *PerformanceParams) Check(time.Time) error {
 	if end < begin {
 		return rangeError("time.endTimestamp %d must not be before time.beginTimestamp %d", end, begin)
 	}
-	if d := time.Duration(end-begin) * time.Second; d > maxPerformanceSpan {
+	if span := end - begin; span > maxPerformanceSpan {
 		return rangeError("the period from time.beginTimestamp %d to time.endTimestamp %d spans %.1f days; the most is 30",
-			begin, end, d.Hours()/24)
+			begin, end, float64(span)/(24*60*60))
 	}
 	return nil
 }
@@ -237,8 +240,63 @@ func checkModule(m any) error {
 		return newError(CodeInvalidArgs, "module must be a number or a string of digits")
 	}
 	n, err := strconv.Atoi(text)
-	if err != nil || !slices.Contains(performanceModules, n) {
+	if err != nil || strings.Trim(text, "0123456789") != "" || !slices.Contains(performanceModules, n) {
 		return newError(CodeInvalidArgs, "module %s must be one of 10016, 10017, 10021, 10022, 10023", Excerpt(text, 24))
 	}
 	return nil
+}
+
+// Range returns the dates, for a cache that knows when a period's data is final.
+func (r *Dates[S]) Range() (beginDate, endDate string) { return r.BeginDate, r.EndDate }
+
+// Periods splits [beginDate, endDate] into m's periods, in date order: days
+// for the daily methods, Monday to Sunday weeks for the weekly ones, calendar
+// months for the monthly ones. The range must start and end on period
+// boundaries (61501) and hold at most limit periods. getUserPortrait and
+// getPerformanceData have no periods (40097).
+func (m *Method) Periods(beginDate, endDate string, limit int) ([][2]string, error) {
+	var sh shape = -1
+	if d, ok := m.Params().(interface{ shape() shape }); ok {
+		sh = d.shape()
+	}
+	var step func(time.Time) time.Time // the first day of the next period
+	switch sh {
+	case oneDay:
+		step = func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }
+	case oneWeek:
+		step = func(t time.Time) time.Time { return t.AddDate(0, 0, 7) }
+	case oneMonth, completeMonth:
+		step = func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }
+	default:
+		return nil, newError(CodeInvalidArgs, "invalid args: %s has no daily, weekly or monthly periods", m.Name)
+	}
+	begin, err := parseDate("beginDate", beginDate)
+	if err != nil {
+		return nil, err
+	}
+	end, err := parseDate("endDate", endDate)
+	if err != nil {
+		return nil, err
+	}
+	if end.Before(begin) {
+		return nil, rangeError("endDate %s must not be before beginDate %s", endDate, beginDate)
+	}
+	switch {
+	case sh == oneWeek && begin.Weekday() != time.Monday:
+		return nil, rangeError("beginDate %s must be a Monday: %s's periods are Monday to Sunday weeks", beginDate, m.Name)
+	case sh == oneWeek && end.Weekday() != time.Sunday:
+		return nil, rangeError("endDate %s must be a Sunday: %s's periods are Monday to Sunday weeks", endDate, m.Name)
+	case (sh == oneMonth || sh == completeMonth) && begin.Day() != 1:
+		return nil, rangeError("beginDate %s must be the first day of a month: %s's periods are calendar months", beginDate, m.Name)
+	case (sh == oneMonth || sh == completeMonth) && end.AddDate(0, 0, 1).Day() != 1:
+		return nil, rangeError("endDate %s must be the last day of a month: %s's periods are calendar months", endDate, m.Name)
+	}
+	var out [][2]string
+	for t := begin; !t.After(end); t = step(t) {
+		if len(out) == limit {
+			return nil, rangeError("beginDate %s to endDate %s holds more than %d periods of %s", beginDate, endDate, limit, m.Name)
+		}
+		out = append(out, [2]string{t.Format(dateLayout), step(t).AddDate(0, 0, -1).Format(dateLayout)})
+	}
+	return out, nil
 }

@@ -16,7 +16,7 @@ func check(t *testing.T, method string, now time.Time, begin, end string) error 
 	t.Helper()
 	m, ok := openapi.Lookup(method)
 	require.True(t, ok, method)
-	return dateParams(t, m, begin, end).Check(now)
+	return dateParams(t, &m, begin, end).Check(now)
 }
 
 // dateParams returns m's parameters holding begin and end.
@@ -196,7 +196,7 @@ func FuzzDateRange(f *testing.F) {
 	}
 	now := cst("2026-11-24 10:00")
 	f.Fuzz(func(t *testing.T, begin, end string, offset int64) {
-		for _, m := range openapi.Analysis {
+		for _, m := range openapi.Methods() {
 			if m.Name == "getPerformanceData" {
 				continue
 			}

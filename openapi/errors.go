@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -29,6 +30,8 @@ const (
 	CodeQuotaExhausted = 45009   // WeChat: reach max api daily quota limit
 	CodeDateFormat     = 61500   // WeChat: date format error
 	CodeDateRange      = 61501   // WeChat: date range error
+	CodeGameNoData     = 61502   // WeChat: a game has no data API
+	CodeNotReady       = 61503   // WeChat: data not ready, try later
 )
 
 // descriptions are WeChat's texts for the codes an analysis call may meet,
@@ -59,6 +62,8 @@ var descriptions = map[int]string{
 	50007:   "account frozen",
 	61500:   "date format error",
 	61501:   "date range error",
+	61502:   "this is game miniprogram, data api is not supported",
+	61503:   "data not ready, please try later",
 	89503:   "ip needs the administrator's confirmation",
 	89506:   "ip refused twice by the administrator within 24 hours",
 	89507:   "ip refused by the administrator within 1 hour",
@@ -78,18 +83,56 @@ func Description(code int) string {
 
 // An Error is a failed call: WeChat's errcode and errmsg, or one of the codes
 // above with a message that says what went wrong. Its text never holds an
-// access token or the AppSecret.
+// access token or the AppSecret. Use errors.Is with ErrTokenRefused, ErrQuota,
+// ErrDeadline, ErrBadRequest or ErrNotReady to tell the kinds apart.
 type Error struct {
 	API  string // the API name, e.g. "analysis.getWeeklyRetain"; empty until the call is known
 	Code int    // errCode as a Mini Program sees it
 	Msg  string // the reason, without the "openapi.X:fail " prefix
 
-	err       error // the cause, already redacted
-	temporary bool  // worth another attempt
+	// StatusCode and Body are the HTTP status and the answer that failed,
+	// as oauth2's RetrieveError keeps them; 0 and nil when there was none.
+	// Secrets the client knows are scrubbed from Body.
+	StatusCode int
+	Body       []byte
+
+	errMsg     string // the whole errMsg, when it is not "openapi.<API>:fail <Msg>" (cloud-call gateway rows)
+	err        error  // the cause, already redacted
+	temporary  bool   // worth another attempt
+	retryAfter time.Duration
+}
+
+// Kinds of failure, for errors.Is.
+var (
+	ErrTokenRefused = errors.New("openapi: access token refused")        // 40001, 40014, 41001, 42001
+	ErrQuota        = errors.New("openapi: quota exhausted")             // 45009, 45011
+	ErrDeadline     = errors.New("openapi: deadline exceeded")           // -601008
+	ErrBadRequest   = errors.New("openapi: bad request")                 // 40097, 61500, 61501, -604100
+	ErrNotReady     = errors.New("openapi: data not ready or not given") // 61502, 61503
+)
+
+// Is reports whether e is of the kind target names.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrTokenRefused:
+		return tokenRefused(e.Code) || e.Code == 41001
+	case ErrQuota:
+		return e.Code == CodeQuotaExhausted || e.Code == 45011
+	case ErrDeadline:
+		return e.Code == CodeTimeout
+	case ErrBadRequest:
+		return e.Code == CodeInvalidArgs || e.Code == CodeDateFormat || e.Code == CodeDateRange || e.Code == CodeAPINotFound
+	case ErrNotReady:
+		return e.Code == CodeGameNoData || e.Code == CodeNotReady
+	}
+	return false
 }
 
 // ErrMsg returns the errMsg a Mini Program sees: "openapi.<API>:fail <Msg>".
 func (e *Error) ErrMsg() string {
+	if e.errMsg != "" {
+		return e.errMsg
+	}
 	api := e.API
 	if api == "" {
 		api = "analysis"
@@ -100,11 +143,12 @@ func (e *Error) ErrMsg() string {
 // Result returns the failure as a Mini Program receives it from a Node cloud
 // function that does catch (err) { return err }: {"errCode", "errMsg"}.
 func (e *Error) Result() []byte {
-	b := make([]byte, 0, 64+len(e.Msg))
+	msg := e.ErrMsg()
+	b := make([]byte, 0, 32+len(msg))
 	b = append(b, `{"errCode":`...)
 	b = strconv.AppendInt(b, int64(e.Code), 10)
 	b = append(b, `,"errMsg":`...)
-	b = append(b, jsonString([]byte(e.ErrMsg()))...)
+	b = append(b, jsonString([]byte(msg))...)
 	return append(b, '}')
 }
 
@@ -118,6 +162,34 @@ func (e *Error) Unwrap() error { return e.err }
 
 // Temporary reports whether the same call may succeed when tried again.
 func (e *Error) Temporary() bool { return e.temporary }
+
+// NewActionError returns the failure of an action that is not an API, such
+// as a batch: errMsg "<action>:fail <msg>".
+func NewActionError(action string, code int, msg string) *Error {
+	return &Error{API: action, Code: code, Msg: msg, errMsg: action + ":fail " + msg}
+}
+
+// WithAPI returns a copy of e naming api. Errors are shared (every waiter
+// of a failed token fetch holds the same one): never change one in place.
+func (e *Error) WithAPI(api string) *Error {
+	c := *e
+	c.API = api
+	return &c
+}
+
+// withAPI returns err as an *Error naming api, copied.
+func withAPI(err error, api string) *Error {
+	return asError(err).WithAPI(api)
+}
+
+// asError returns err as an *Error, without copying one.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: CodeInternal, Msg: "system error: " + Redact(err).Error(), err: Redact(err)}
+}
 
 func newError(code int, format string, args ...any) *Error {
 	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
@@ -133,7 +205,8 @@ func wechatError(code int, msg *string) *Error {
 	return &Error{Code: code, Msg: text, temporary: code == CodeSystemError}
 }
 
-// transportError classifies an error from http.Client.Do, redacting the URL.
+// transportError classifies an error from http.Client.Do. The message
+// leaves the URL out; the cause keeps it, redacted.
 func transportError(ctx context.Context, err error) *Error {
 	err = Redact(err)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -142,11 +215,17 @@ func transportError(ctx context.Context, err error) *Error {
 	if errors.Is(err, context.Canceled) {
 		return &Error{Code: CodeTimeout, Msg: "request canceled", err: err}
 	}
-	return &Error{Code: CodeNetwork, Msg: "system network error: " + err.Error(), err: err, temporary: true}
+	reason := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		reason = ue.Err.Error()
+	}
+	return &Error{Code: CodeNetwork, Msg: "system network error: " + reason, err: err, temporary: true}
 }
 
 // sensitive are the query parameters whose values Redact hides.
-var sensitive = []string{"access_token", "cloudbase_access_token", "secret", "appsecret", "authorizer_access_token"}
+var sensitive = []string{"access_token", "cloudbase_access_token", "secret", "appsecret", "authorizer_access_token",
+	"token", "key", "api_key", "apikey", "client_secret", "password", "signature", "sign", "code", "ticket", "credential"}
 
 // RedactURL returns rawURL with the values of sensitive query parameters
 // replaced by REDACTED. An unparseable URL is dropped whole.
@@ -165,7 +244,7 @@ func RedactURL(rawURL string) string {
 	changed := false
 	for k := range q {
 		for _, s := range sensitive {
-			if strings.EqualFold(k, s) {
+			if strings.EqualFold(k, s) || strings.HasSuffix(strings.ToLower(k), "_"+s) {
 				q[k] = []string{"REDACTED"}
 				changed = true
 			}
@@ -197,6 +276,9 @@ func Excerpt(s string, n int) string {
 	return strconv.Quote(strings.TrimSuffix(t, "…")) + "…"
 }
 
+// Truncate returns s, or its first n runes and "…".
+func Truncate(s string, n int) string { return truncate(s, n) }
+
 // truncate returns s, or its first n runes and "…".
 func truncate(s string, n int) string {
 	i := 0
@@ -211,4 +293,20 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:i] + "…"
+}
+
+// minSecret is the shortest value scrubbed: shorter ones are no secret and
+// would maim ordinary text.
+const minSecret = 8
+
+// scrub replaces every secret in s by REDACTED.
+func scrub(s string, secrets ...[]string) string {
+	for _, list := range secrets {
+		for _, v := range list {
+			if len(v) >= minSecret && strings.Contains(s, v) {
+				s = strings.ReplaceAll(s, v, "REDACTED")
+			}
+		}
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,37 +26,40 @@ type Params interface {
 	Check(now time.Time) error
 }
 
-// Analysis lists the analysis methods. Adding one is adding a row.
-var Analysis = []Method{
-	{"getDailyRetain", "/datacube/getweanalysisappiddailyretaininfo", newParams[Dates[day]]},
-	{"getWeeklyRetain", "/datacube/getweanalysisappidweeklyretaininfo", newParams[Dates[week]]},
-	{"getMonthlyRetain", "/datacube/getweanalysisappidmonthlyretaininfo", newParams[Dates[month]]},
-	{"getDailySummary", "/datacube/getweanalysisappiddailysummarytrend", newParams[Dates[day]]},
-	{"getDailyVisitTrend", "/datacube/getweanalysisappiddailyvisittrend", newParams[Dates[day]]},
-	{"getWeeklyVisitTrend", "/datacube/getweanalysisappidweeklyvisittrend", newParams[Dates[week]]},
-	{"getMonthlyVisitTrend", "/datacube/getweanalysisappidmonthlyvisittrend", newParams[Dates[finishedMonth]]},
-	{"getVisitDistribution", "/datacube/getweanalysisappidvisitdistribution", newParams[Dates[day]]},
-	{"getVisitPage", "/datacube/getweanalysisappidvisitpage", newParams[Dates[day]]},
-	{"getUserPortrait", "/datacube/getweanalysisappiduserportrait", newParams[Dates[recent]]},
+// analysis lists the analysis methods. Adding one is adding a row.
+var analysis = []Method{
+	{"getDailyRetain", "/datacube/getweanalysisappiddailyretaininfo", newParams[Dates[Day]]},
+	{"getWeeklyRetain", "/datacube/getweanalysisappidweeklyretaininfo", newParams[Dates[Week]]},
+	{"getMonthlyRetain", "/datacube/getweanalysisappidmonthlyretaininfo", newParams[Dates[Month]]},
+	{"getDailySummary", "/datacube/getweanalysisappiddailysummarytrend", newParams[Dates[Day]]},
+	{"getDailyVisitTrend", "/datacube/getweanalysisappiddailyvisittrend", newParams[Dates[Day]]},
+	{"getWeeklyVisitTrend", "/datacube/getweanalysisappidweeklyvisittrend", newParams[Dates[Week]]},
+	{"getMonthlyVisitTrend", "/datacube/getweanalysisappidmonthlyvisittrend", newParams[Dates[FinishedMonth]]},
+	{"getVisitDistribution", "/datacube/getweanalysisappidvisitdistribution", newParams[Dates[Day]]},
+	{"getVisitPage", "/datacube/getweanalysisappidvisitpage", newParams[Dates[Day]]},
+	{"getUserPortrait", "/datacube/getweanalysisappiduserportrait", newParams[Dates[Recent]]},
 	{"getPerformanceData", "/wxa/business/performance/boot", newParams[PerformanceParams]},
 }
 
 // Lookup finds a method by the name a caller gives: "getWeeklyRetain",
 // "analysis.getWeeklyRetain" or "openapi.analysis.getWeeklyRetain".
-func Lookup(action string) (*Method, bool) {
+func Lookup(action string) (Method, bool) {
 	name := strings.TrimPrefix(strings.TrimPrefix(action, "openapi."), "analysis.")
-	for i := range Analysis {
-		if Analysis[i].Name == name {
-			return &Analysis[i], true
+	for _, m := range analysis {
+		if m.Name == name {
+			return m, true
 		}
 	}
-	return nil, false
+	return Method{}, false
 }
+
+// Methods returns the analysis methods, in registry order.
+func Methods() []Method { return slices.Clone(analysis) }
 
 // Names returns the method names, in registry order.
 func Names() []string {
-	names := make([]string, len(Analysis))
-	for i, m := range Analysis {
+	names := make([]string, len(analysis))
+	for i, m := range analysis {
 		names[i] = m.Name
 	}
 	return names
