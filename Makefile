@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := main
 GOFLAGS_BUILD := -trimpath -ldflags="-s -w"
 
-.PHONY: all build zip test lint fuzz conformance bench run invoke emulator local clean
+.PHONY: all build zip webzip cloudbase test lint fuzz conformance bench run invoke emulator local clean
 
 all: lint test build
 
@@ -11,23 +11,34 @@ all: lint test build
 build:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build $(GOFLAGS_BUILD) -o $(BIN) .
 
-## zip: main.zip with the binary at its root, ready to upload
+## zip: main.zip with the binary at its root, ready to upload (an SCF or CloudBase Event function)
 zip: build
 	$(GO) run ./internal/mkzip main.zip $(BIN)
 
-## run: build, then invoke getWeeklyRetain for last week through SCF's RPC protocol, against
-## the built-in WeChat emulator unless WECHAT_APPID and WECHAT_APPSECRET are set
+## webzip: webfunc.zip, scf_bootstrap and the binary at its root (an SCF web function, port 9000)
+webzip: build
+	$(GO) run ./internal/mkzip webfunc.zip $(BIN) scf_bootstrap
+
+## cloudbase: the binary where cloudbaserc.json's function folder wants it, for `tcb fn deploy analysis`
+cloudbase: build
+	cp $(BIN) functions/analysis/main
+
+## run: build, then call getWeeklyRetain for the latest week with 4 weeks of retention, and draw 30 days of visits from one series call,
+## through SCF's RPC protocol, against the built-in WeChat emulator unless a WECHAT_* setting is present;
+## MODE=cloud makes the calls as CloudBase cloud calls (no AppSecret) through the emulator's gateway
 run: local
-	$(GO) run ./cmd/scfinvoke -bin bin/main -last-week -table
+	$(GO) run ./cmd/scfinvoke -bin bin/main -retained-week -table -chart $(if $(MODE),-mode $(MODE))
 
 ## invoke: invoke any event, e.g. make invoke EVENT=events/getVisitPage.json
 invoke: local
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=events/<file>.json"; exit 2; }
 	$(GO) run ./cmd/scfinvoke -bin bin/main -event $(EVENT)
 
-## emulator: the WeChat API emulator alone, on 127.0.0.1:8090
+## emulator: the WeChat emulator alone, on 127.0.0.1:8090 (bin/wxemu -h for flags); it prints the
+## settings that point the function at it
 emulator:
-	$(GO) run ./cmd/wxemu
+	$(GO) build -o bin/wxemu ./cmd/wxemu
+	exec bin/wxemu
 
 # local: the function for this machine, for run and invoke
 local:
@@ -71,4 +82,4 @@ bench:
 	cd bench && $(GO) run ./driver -out ../BENCHMARKS.md
 
 clean:
-	rm -rf $(BIN) main.zip bin conformance/node_modules
+	rm -rf $(BIN) main.zip webfunc.zip bin conformance/node_modules functions/analysis/main

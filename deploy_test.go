@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"debug/elf"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/wxanalysis/wxanalysis/handler"
 	"github.com/wxanalysis/wxanalysis/internal/scf"
 	"github.com/wxanalysis/wxanalysis/internal/tcsam"
+	"github.com/wxanalysis/wxanalysis/openapi"
 )
 
 var builds sync.Map // "goos/goarch" → path
@@ -173,4 +176,117 @@ func TestZip(t *testing.T) {
 		assert.NotEqual(t, elf.PT_INTERP, p.Type, "static: no dynamic loader")
 	}
 	assert.Less(t, len(data), 20<<20, "the binary stays small")
+}
+
+// TestCloudBaseConfig keeps cloudbaserc.json (tcb fn deploy) and the
+// function's config.json (WeChat DevTools' permissions.openapi) consistent
+// with template.yaml and the code.
+func TestCloudBaseConfig(t *testing.T) {
+	var rc struct {
+		FunctionRoot string `json:"functionRoot"`
+		Functions    []struct {
+			Name              string            `json:"name"`
+			Runtime           string            `json:"runtime"`
+			Handler           string            `json:"handler"`
+			Timeout           int               `json:"timeout"`
+			MemorySize        int               `json:"memorySize"`
+			InstallDependency *bool             `json:"installDependency"`
+			EnvVariables      map[string]string `json:"envVariables"`
+		} `json:"functions"`
+	}
+	b, err := os.ReadFile("cloudbaserc.json")
+	require.NoError(t, err)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&struct {
+		Version      string `json:"version"`
+		EnvID        string `json:"envId"`
+		FunctionRoot string `json:"functionRoot"`
+		Functions    []json.RawMessage
+	}{}), "cloudbaserc.json has only the keys tcb reads")
+	require.NoError(t, json.Unmarshal(b, &rc))
+	require.Len(t, rc.Functions, 1)
+	fn := rc.Functions[0]
+	tmpl, err := tcsam.Load("template.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "Go1", fn.Runtime)
+	assert.Equal(t, tmpl.Props.Handler, fn.Handler, "the handler is the binary's name, as in template.yaml")
+	assert.Equal(t, tmpl.Props.Timeout, fn.Timeout)
+	assert.Equal(t, tmpl.Props.MemorySize, fn.MemorySize)
+	require.NotNil(t, fn.InstallDependency)
+	assert.False(t, *fn.InstallDependency, "nothing to install for a Go binary")
+	for k := range fn.EnvVariables {
+		assert.Contains(t, handler.EnvVars, k, "envVariables names a setting the code reads")
+		for _, p := range []string{"SCF_", "QCLOUD_", "TENCENTCLOUD_"} {
+			assert.False(t, strings.HasPrefix(k, p), "SCF forbids the prefix %s", p)
+		}
+	}
+
+	var cfg struct {
+		Permissions struct {
+			OpenAPI []string `json:"openapi"`
+		} `json:"permissions"`
+	}
+	b, err = os.ReadFile(filepath.Join(rc.FunctionRoot, fn.Name, "config.json"))
+	require.NoError(t, err, "config.json sits in the function's folder, where DevTools reads it")
+	require.NoError(t, json.Unmarshal(b, &cfg))
+	var want []string
+	for _, m := range openapi.Methods() {
+		want = append(want, m.API())
+	}
+	assert.ElementsMatch(t, want, cfg.Permissions.OpenAPI, "permissions.openapi lists the eleven analysis APIs")
+}
+
+// TestContainerFiles keeps the Dockerfile, container.config.json (WeChat
+// Cloud Run) and scf_bootstrap (SCF web functions) consistent with the
+// Makefile and the code: build flags, port, settings.
+func TestContainerFiles(t *testing.T) {
+	mk, err := os.ReadFile("Makefile")
+	require.NoError(t, err)
+	flags := regexp.MustCompile(`(?m)^GOFLAGS_BUILD := (.+)$`).FindSubmatch(mk)
+	require.NotNil(t, flags)
+	docker, err := os.ReadFile("Dockerfile")
+	require.NoError(t, err)
+	build := regexp.MustCompile(`(?m)^RUN (CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build (.+) -o /out/main \.)$`).FindSubmatch(docker)
+	require.NotNil(t, build, "the Dockerfile builds as make build does")
+	assert.Equal(t, string(flags[1]), string(build[2]), "the same build flags as make build")
+	assert.Regexp(t, `(?m)^USER [1-9][0-9]*$`, string(docker), "the image runs as a user that is not root")
+	assert.Contains(t, string(docker), "ca-certificates", "HTTPS to api.weixin.qq.com needs CA certificates")
+	port := regexp.MustCompile(`(?m)^ENV PORT=([0-9]+)$`).FindSubmatch(docker)
+	require.NotNil(t, port, "the image says which port the function serves")
+	assert.Regexp(t, `(?m)^EXPOSE `+string(port[1])+`$`, string(docker))
+
+	var cc map[string]any
+	b, err := os.ReadFile("container.config.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &cc))
+	known := []string{"remark", "dockerfilePath", "buildDir", "minNum", "maxNum", "cpu", "mem", "policyType",
+		"policyThreshold", "envParams", "containerPort", "initialDelaySeconds", "flowRatio"}
+	for k := range cc {
+		assert.Contains(t, known, k, "container.config.json: %s is not in WeChat's schema", k)
+	}
+	assert.EqualValues(t, mustAtoi(t, string(port[1])), cc["containerPort"], "Cloud Run routes to the port the image serves")
+	assert.Equal(t, "Dockerfile", cc["dockerfilePath"])
+	for k := range cc["envParams"].(map[string]any) {
+		assert.Contains(t, handler.EnvVars, k, "envParams names a setting the code reads")
+	}
+
+	st, err := os.Stat("scf_bootstrap")
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o755), st.Mode().Perm(), "SCF runs scf_bootstrap: it must be executable")
+	boot, err := os.ReadFile("scf_bootstrap")
+	require.NoError(t, err)
+	assert.NotContains(t, string(boot), "\r", "scf_bootstrap ends its lines with LF")
+	assert.True(t, strings.HasPrefix(string(boot), "#!/bin/bash\n"))
+	assert.Regexp(t, `(?m)^export PORT=9000$`, string(boot), "SCF web functions are called on port 9000")
+	fn, err := tcsam.Load("template.yaml")
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^exec \./`+fn.Props.Handler+`$`, string(boot), "it starts the binary make build writes")
+	assert.Contains(t, handler.PlatformVars, "PORT")
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err)
+	return n
 }

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -213,7 +214,7 @@ func TestInvoker(t *testing.T) {
 	out, err := exec.Command("go", "build", "-o", invoker, "./cmd/scfinvoke").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 
-	cmd := exec.Command(invoker, "-bin", bin, "-last-week", "-table")
+	cmd := exec.Command(invoker, "-bin", bin, "-retained-week", "-table", "-chart")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")} // no WeChat credentials
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -225,7 +226,9 @@ func TestInvoker(t *testing.T) {
 	require.NoError(t, json.Unmarshal(stdout.Bytes()[:end+2], &res))
 	assert.EqualValues(t, 0, res["errCode"])
 	assert.Equal(t, "openapi.analysis.getWeeklyRetain:ok", res["errMsg"])
-	assert.Contains(t, stdout.String(), "% of key 0")
+	assert.Contains(t, stdout.String(), "1 week later", "a week with real retention")
+	assert.Contains(t, stdout.String(), "came back a week later")
+	assert.Regexp(t, `upstream calls: 30 the first time, 0 the second`, stdout.String(), "one series call, then the cache")
 
 	// The function it started is gone.
 	assert.Empty(t, processesRunning(t, bin), "a process is left behind")
@@ -245,4 +248,125 @@ func processesRunning(t *testing.T, bin string) []string {
 		}
 	}
 	return pids
+}
+
+// gatewayCase is a recorded wx-server-sdk cloud call (conformance/golden/gateway).
+type gatewayCase struct {
+	Process    map[string]string `json:"process"`
+	Invocation map[string]string `json:"invocation"`
+	Answer     struct {
+		Status  int      `json:"status"`
+		Headers []string `json:"headers"`
+		Body    string   `json:"body"` // one character per byte
+	} `json:"answer"`
+	Outcome struct {
+		Result json.RawMessage `json:"result"`
+	} `json:"outcome"`
+}
+
+func latin1(s string) []byte {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		b = append(b, byte(r))
+	}
+	return b
+}
+
+// TestBinaryMakesCloudCalls: the built binary, with no WECHAT_* setting, in
+// a CloudBase-like invocation context whose TCB_CONTEXT_CNFG points at a
+// loopback recorder, answers getWeeklyRetain exactly as wx-server-sdk did in
+// the same setting; the recorder sees one request, whose TC3 signature the
+// emulator's gateway (an implementation of its own) verifies with the
+// secret key. Without a cloud-call token it sends nothing.
+func TestBinaryMakesCloudCalls(t *testing.T) {
+	var g gatewayCase
+	b, err := os.ReadFile("conformance/golden/gateway/base-url.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &g))
+	emu := emulator.New(emulator.Config{SecretID: g.Process["TENCENTCLOUD_SECRETID"],
+		SecretKey: g.Process["TENCENTCLOUD_SECRETKEY"], CloudTokens: []string{g.Invocation["WX_API_TOKEN"]}})
+	var requests atomic.Int64
+	verified := make(chan string, 8)
+	recorder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		check := httptest.NewRecorder()
+		r2 := r.Clone(r.Context())
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		emu.ServeHTTP(check, r2)
+		verified <- fmt.Sprintf("%d %s %s", check.Code, check.Header().Get("Content-Type"), check.Body.Bytes())
+		for _, h := range g.Answer.Headers {
+			k, v, _ := strings.Cut(h, ": ")
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(g.Answer.Status)
+		w.Write(latin1(g.Answer.Body))
+	}))
+	defer recorder.Close()
+
+	var env []string
+	for k, v := range g.Process {
+		env = append(env, k+"="+v)
+	}
+	var logs syncBuffer
+	bin := buildFunction(t, runtime.GOOS, runtime.GOARCH)
+	p, err := scf.StartTo(&logs, bin, env, 10*time.Second)
+	require.NoError(t, err)
+	defer p.Close()
+	inv := invocation
+	inv.Environment = map[string]string{}
+	for k, v := range g.Invocation {
+		inv.Environment[k] = v
+	}
+	inv.Environment["TCB_CONTEXT_CNFG"] = `{"URL":"` + recorder.URL + `/admin"}`
+	event := []byte(`{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`)
+	out, err := p.Invoke(event, inv)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(g.Outcome.Result), string(out), "what wx-server-sdk answered in the same setting")
+	assert.EqualValues(t, 1, requests.Load(), "one request")
+	v := <-verified
+	assert.True(t, strings.HasPrefix(v, "200 application/octet-stream"), "the emulator's gateway accepts the signature: %s", v)
+
+	// The same event with no cloud-call token: a clear error, nothing sent.
+	delete(inv.Environment, "WX_API_TOKEN")
+	out, err = p.Invoke(event, inv)
+	require.NoError(t, err)
+	var res struct {
+		ErrCode int    `json:"errCode"`
+		ErrMsg  string `json:"errMsg"`
+	}
+	require.NoError(t, json.Unmarshal(out, &res))
+	assert.Equal(t, -501007, res.ErrCode)
+	for _, want := range []string{"openapi.analysis.getWeeklyRetain:fail -501007 invalid parameters. missing wxCloudApiToken",
+		"carries no WX_API_TOKEN", "from a Mini Program", "set WECHAT_APPID and WECHAT_APPSECRET"} {
+		assert.Contains(t, res.ErrMsg, want)
+	}
+	assert.EqualValues(t, 1, requests.Load(), "nothing sent")
+
+	// A timer set up in WeChat DevTools carries its own token.
+	inv.Environment["TRIGGER_SRC"] = "timer"
+	out, err = p.Invoke(event, inv)
+	require.NoError(t, err)
+	assert.Contains(t, string(out), "carries no WX_TRIGGER_API_TOKEN_V0")
+	for _, secret := range []string{g.Process["TENCENTCLOUD_SECRETKEY"], g.Process["TENCENTCLOUD_SESSIONTOKEN"], g.Invocation["WX_API_TOKEN"]} {
+		assert.NotContains(t, logs.String(), secret, "no secret in the function's log")
+	}
+}
+
+// syncBuffer collects a process's output, safe to read while it writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -45,6 +45,10 @@ const (
 	indexAbove = 16
 )
 
+// maxSize bounds src and dst, so that the offsets into dst, which may grow to
+// three times src (invalid UTF-8 becomes U+FFFD), fit in 32 bits.
+var maxSize = 1 << 28
+
 // A SyntaxError reports a malformed JSON document.
 type SyntaxError struct {
 	Offset int64  // byte offset at which the error was found
@@ -70,7 +74,8 @@ var (
 
 // Append appends the converted form of the JSON document src to dst and
 // returns the extended buffer. Insignificant white space is dropped. A
-// malformed document gives a *SyntaxError and dst unchanged.
+// malformed document gives a *SyntaxError and dst unchanged; so does, with
+// another error, a src or dst over 256 MiB.
 func (c Converter) Append(dst, src []byte) ([]byte, error) {
 	return c.AppendContext(context.Background(), dst, src)
 }
@@ -79,6 +84,9 @@ func (c Converter) Append(dst, src []byte) ([]byte, error) {
 // an error wrapping ctx.Err() and dst unchanged. It looks at ctx every few
 // thousand values.
 func (c Converter) AppendContext(ctx context.Context, dst, src []byte) ([]byte, error) {
+	if err := tooLarge(src, dst); err != nil {
+		return dst, err
+	}
 	s := getState(ctx, c, src, dst)
 	defer putState(s)
 	i, err := s.value(s.ws(0), 0)
@@ -107,6 +115,9 @@ func (c Converter) AppendMembers(dst, src []byte, drop func(key, value []byte) b
 // AppendMembersContext is [Converter.AppendMembers] that gives up once ctx is
 // done, with an error wrapping ctx.Err() and dst unchanged.
 func (c Converter) AppendMembersContext(ctx context.Context, dst, src []byte, drop func(key, value []byte) bool) ([]byte, int, error) {
+	if err := tooLarge(src, dst); err != nil {
+		return dst, 0, err
+	}
 	s := getState(ctx, c, src, dst)
 	defer putState(s)
 	i := s.ws(0)
@@ -323,11 +334,16 @@ func maximalSubpart(b []byte) int {
 	return n
 }
 
-// A text locates a decoded key name in src, dst or state.names.
+// A text locates a decoded key name in src, dst or state.names. Offsets of
+// 32 bits, here and in member and slot, halve what a large object costs.
 type text struct {
+	off, end int32
 	in       byte
-	off, end int
 }
+
+func newText(in byte, off, end int) text { return text{int32(off), int32(end), in} }
+
+func (t text) len() int { return int(t.end - t.off) }
 
 const (
 	inSrc byte = iota
@@ -337,25 +353,25 @@ const (
 
 // member records one object member written to dst.
 type member struct {
-	start   int  // offset of the member (its leading comma, if any) in dst
-	name    text // its decoded converted name
-	rank    int  // a changed key: the first appearance of its source among the object's changed keys
-	changed bool // the conversion changed the key
-	dead    bool // a later member took its name: cut out when the object ends
+	start   int32 // offset of the member (its leading comma, if any) in dst
+	rank    int32 // a changed key: the first appearance of its source among the object's changed keys
+	name    text  // its decoded converted name
+	changed bool  // the conversion changed the key
+	dead    bool  // a later member took its name: cut out when the object ends
 }
 
 // object holds what state.object needs about the object it reads.
 type object struct {
-	base, keys, names int // where its entries start in state.members, .keys and .names
-	set               int // its sets in the table (set and set|1), or -1 before it is indexed
-	dead              int // how many of its members are dead
+	base, keys, names int   // where its entries start in state.members, .keys and .names
+	set               int32 // its sets in the table (set and set|1), or -1 before it is indexed
+	dead              int   // how many of its members are dead
 }
 
 // slot is an entry of the table: a name of an indexed object.
 type slot struct {
-	h   uint64 // the name's hash
-	set int    // 2×object: its source keys; 2×object+1: its live members' names
-	ref int    // 1 + index into state.keys or state.members; 0: empty
+	h   uint32 // the name's hash
+	set int32  // 2×object: its source keys; 2×object+1: its live members' names
+	ref int32  // 1 + index into state.keys or state.members; 0: empty
 }
 
 // strFlags tell what a string holds beyond plain text.
@@ -397,6 +413,13 @@ type state struct {
 var statePool = sync.Pool{New: func() any {
 	return &state{members: make([]member, 0, 32), seed: maphash.MakeSeed()}
 }}
+
+func tooLarge(src, dst []byte) error {
+	if len(src) > maxSize || len(dst) > maxSize {
+		return fmt.Errorf("casing: a document or buffer over %d bytes", maxSize)
+	}
+	return nil
+}
 
 func getState(ctx context.Context, c Converter, src, dst []byte) *state {
 	s := statePool.Get().(*state)
@@ -641,7 +664,7 @@ func (s *state) object(i, depth int) (int, error) {
 		if o.set < 0 && len(s.members)-o.base+len(s.keys)-o.keys > indexAbove {
 			s.index(&o)
 		}
-		m := member{start: len(s.dst)}
+		m := member{start: int32(len(s.dst))}
 		if len(s.members) > o.base {
 			s.dst = append(s.dst, ',') // a dead member keeps its place until the object ends
 		}
@@ -693,25 +716,25 @@ func (s *state) key(o *object, m *member, ks, ke int, f strFlags) {
 	}
 	start := len(s.dst)
 	s.dst, m.changed = s.conv.key(s.dst, raw)
-	m.name = text{inDst, start, len(s.dst)}
+	m.name = newText(inDst, start, len(s.dst))
 	if f&hasEscape != 0 {
 		m.name = s.decode(s.dst[start:])
 	}
 	if !m.changed {
 		return // its source is its name: only changed keys need a rank
 	}
-	source := text{inSrc, ks, ke}
+	source := newText(inSrc, ks, ke)
 	if f != 0 {
 		source = s.decode(raw)
 	}
-	m.rank = s.rank(o, source)
+	m.rank = int32(s.rank(o, source))
 }
 
 // decode stores the decoded text of the string body raw in names.
 func (s *state) decode(raw []byte) text {
 	off := len(s.names)
 	s.names = appendDecoded(s.names, raw)
-	return text{inNames, off, len(s.names)}
+	return newText(inNames, off, len(s.names))
 }
 
 func (s *state) bytes(t text) []byte {
@@ -732,14 +755,14 @@ func (s *state) rank(o *object, t text) int {
 		sl := s.find(o.set, name)
 		if sl.ref == 0 {
 			s.keys = append(s.keys, t)
-			sl.ref = len(s.keys)
+			sl.ref = int32(len(s.keys))
 			s.used++
 		}
-		return sl.ref - 1 - o.keys
+		return int(sl.ref) - 1 - o.keys
 	}
 	for r := o.keys; r < len(s.keys); r++ {
 		s.work++
-		if k := s.keys[r]; k.end-k.off == len(name) && string(s.bytes(k)) == string(name) {
+		if k := s.keys[r]; k.len() == len(name) && string(s.bytes(k)) == string(name) {
 			return r - o.keys
 		}
 	}
@@ -756,11 +779,11 @@ func (s *state) resolve(o *object, m *member) bool {
 	k := -1
 	if o.set >= 0 {
 		sl = s.find(o.set|1, name)
-		k = sl.ref - 1
+		k = int(sl.ref) - 1
 	} else {
 		for j := o.base; j < len(s.members); j++ {
 			s.work++
-			if p := &s.members[j]; p.name.end-p.name.off == len(name) && !p.dead && string(s.bytes(p.name)) == string(name) {
+			if p := &s.members[j]; p.name.len() == len(name) && !p.dead && string(s.bytes(p.name)) == string(name) {
 				k = j
 				break
 			}
@@ -781,7 +804,7 @@ func (s *state) resolve(o *object, m *member) bool {
 		if sl.ref == 0 {
 			s.used++
 		}
-		sl.ref = len(s.members) + 1 // m's index once appended
+		sl.ref = int32(len(s.members)) + 1 // m's index once appended
 	}
 	return true
 }
@@ -793,17 +816,17 @@ func (s *state) compact(o *object) int {
 	if o.dead == 0 {
 		return len(ms)
 	}
-	w, first := ms[0].start, true
+	w, first := int(ms[0].start), true
 	for k, m := range ms {
 		if m.dead {
 			continue
 		}
-		from, to := m.start, len(s.dst)
+		from, to := int(m.start), len(s.dst)
 		if k > 0 {
 			from++ // its comma
 		}
 		if k+1 < len(ms) {
-			to = ms[k+1].start
+			to = int(ms[k+1].start)
 		}
 		if !first {
 			s.dst[w] = ','
@@ -820,15 +843,15 @@ func (s *state) compact(o *object) int {
 // index puts the names object o has so far into the table, which finds its
 // later names from then on.
 func (s *state) index(o *object) {
-	o.set = 2 * s.sets
+	o.set = int32(2 * s.sets)
 	s.sets++
 	for r := o.keys; r < len(s.keys); r++ {
-		s.find(o.set, s.bytes(s.keys[r])).ref = r + 1
+		s.find(o.set, s.bytes(s.keys[r])).ref = int32(r) + 1
 		s.used++
 	}
 	for k := o.base; k < len(s.members); k++ {
 		if !s.members[k].dead {
-			s.find(o.set|1, s.bytes(s.members[k].name)).ref = k + 1
+			s.find(o.set|1, s.bytes(s.members[k].name)).ref = int32(k) + 1
 			s.used++
 		}
 	}
@@ -836,11 +859,11 @@ func (s *state) index(o *object) {
 
 // find returns the slot of name in set, or the empty slot where it belongs,
 // which the caller may fill.
-func (s *state) find(set int, name []byte) *slot {
+func (s *state) find(set int32, name []byte) *slot {
 	if 2*(s.used+1) > len(s.table) {
 		s.grow()
 	}
-	h := maphash.Bytes(s.seed, name)
+	h := uint32(maphash.Bytes(s.seed, name))
 	mask := len(s.table) - 1
 	for i := home(h, set) & mask; ; i = (i + 1) & mask {
 		s.work++
@@ -862,7 +885,7 @@ func (s *state) slotName(sl *slot) []byte {
 	return s.bytes(s.members[sl.ref-1].name)
 }
 
-func home(h uint64, set int) int { return int(h ^ uint64(set)*0x9e3779b97f4a7c15) }
+func home(h uint32, set int32) int { return int(h ^ uint32(set)*0x9e3779b9) }
 
 func (s *state) grow() {
 	old := s.table

@@ -322,6 +322,19 @@ func TestContext(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
+func TestSizeBound(t *testing.T) {
+	defer casing.SetMaxSize(9)()
+	out, err := casing.ToCamel.Append(nil, []byte(`{"a_b":1}`)) // 9 bytes: allowed
+	require.NoError(t, err)
+	assert.Equal(t, `{"aB":1}`, string(out))
+
+	out, err = casing.ToCamel.Append([]byte("keep"), []byte(`{"a_b":12}`))
+	require.ErrorContains(t, err, "over 9 bytes")
+	assert.Equal(t, "keep", string(out))
+	_, _, err = casing.ToCamel.AppendMembers(make([]byte, 10), []byte(`{}`), nil)
+	require.ErrorContains(t, err, "over 9 bytes")
+}
+
 func TestSyntaxErrors(t *testing.T) {
 	bad := []string{
 		``, ` `, `{`, `}`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[1 2]`, `{"a":1 "b":2}`, `{a:1}`,

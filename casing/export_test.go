@@ -13,3 +13,10 @@ func Work(c Converter, src []byte) (int, error) {
 	}
 	return s.work, err
 }
+
+// SetMaxSize lowers the size bound for a test; the returned func restores it.
+func SetMaxSize(n int) (restore func()) {
+	old := maxSize
+	maxSize = n
+	return func() { maxSize = old }
+}

@@ -29,7 +29,7 @@ func decodeParams(m *openapi.Method, ev map[string]any) (openapi.Params, *openap
 		delete(ev, k)
 	}
 	if path := nullAt(ev, ""); path != "" {
-		return nil, invalidArgs(path + " must not be null")
+		return nil, invalidArgs(excerpt(path, 80) + " must not be null")
 	}
 	params := m.Params()
 	var md mapstructure.Metadata

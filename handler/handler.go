@@ -225,6 +225,13 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 	if e != nil {
 		return nil, e.WithAPI(m.API())
 	}
+	cenv, cloud := cloudcall.FromContext(ctx)
+	if cloud {
+		// Before the cache: what the platform would not authorise gets nothing.
+		if e := openapi.CloudCallReady(cenv, &m); e != nil {
+			return nil, e
+		}
+	}
 	body, err := openapi.RequestBody(params)
 	if err != nil {
 		return nil, invalidArgs("parameters do not encode as JSON").WithAPI(m.API())
@@ -237,7 +244,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 		mu    sync.Mutex
 		stats openapi.CallStats
 	)
-	out, outcome, err := h.cache.Do(ctx, cache.Key(h.scope(env), m.Name, body), m.Name, begin, end,
+	out, outcome, err := h.cache.Do(ctx, cache.Key(h.scope(cenv, env), m.Name, body), m.Name, begin, end,
 		func(ctx context.Context) (_ []byte, err error) {
 			defer func() {
 				if p := recover(); p != nil {
@@ -266,9 +273,9 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 
 // scope is whose data a call reads, for the cache key: one Mini Program's
 // answers must never be served to another.
-func (h *Handler) scope(env map[string]string) string {
-	if h.cfg.TokenMode == ModeCloud {
-		return "env:" + cloudcall.Resolve(env, h.lookupEnv).EnvID + ":" + env["WX_APPID"] + ":" + env["WX_FROM_APPID"]
+func (h *Handler) scope(cenv *cloudcall.Env, env map[string]string) string {
+	if cenv != nil {
+		return "env:" + cenv.EnvID + ":" + env["WX_APPID"] + ":" + env["WX_FROM_APPID"]
 	}
 	return "appid:" + h.cfg.AppID + ":" + h.cfg.TokenMode + ":" + h.cfg.APIBase + ":" + h.cfg.TokenURL
 }

@@ -367,9 +367,12 @@ func answer(ctx context.Context, m *Method, r *Response) ([]byte, *Error) {
 	mediaType, _, _ := strings.Cut(r.ContentType, ";") // no need for package mime and its tables
 	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
 	out, code, err := convert(ctx, m, r.Body)
+	var syntax *casing.SyntaxError
 	switch {
-	case err != nil && errors.Is(err, context.DeadlineExceeded):
-		return nil, &Error{Code: CodeTimeout, Msg: "server-side request timed out", err: context.DeadlineExceeded}
+	case err != nil && ctx.Err() != nil:
+		return nil, transportError(ctx, ctx.Err())
+	case err != nil && !errors.As(err, &syntax):
+		return nil, tooLarge(r.Status)
 	case err != nil && !ok:
 		return nil, httpError(r.Status)
 	case err != nil && mediaType == "text/plain":
@@ -409,14 +412,14 @@ func convert(ctx context.Context, m *Method, body []byte) ([]byte, *Error, error
 		// Not an object: no analysis answer looks like this. Rather than
 		// spread it into numbered keys as the SDK does, keep it whole.
 		out = append(out, `{"result":`...)
-		out, err := casing.ToCamel.Append(out, body)
+		out, err := casing.ToCamel.AppendContext(ctx, out, body)
 		if err != nil {
 			return nil, nil, err
 		}
 		return appendOK(out, m, 1), nil, nil
 	}
 	out = append(out, '{')
-	out, n, err := casing.ToCamel.AppendMembers(out, body, func(key, value []byte) bool {
+	out, n, err := casing.ToCamel.AppendMembersContext(ctx, out, body, func(key, value []byte) bool {
 		switch string(key) {
 		case "errcode":
 			errcode, hasCode = append(errcode[:0], value...), true

@@ -27,8 +27,8 @@ func (t *CloudCall) RoundTrip(ctx context.Context, req *Request) (*Response, err
 	if !ok {
 		return nil, &Error{Code: CodeConfig, Msg: "system args error: a cloud call needs the invocation's context"}
 	}
-	if env.Token == "" && env.CloudbaseAccessToken == "" {
-		return nil, missingToken(req.Method, env)
+	if e := CloudCallReady(env, req.Method); e != nil {
+		return nil, e
 	}
 	cc := t.Client
 	if cc == nil {
@@ -47,9 +47,15 @@ func (t *CloudCall) RoundTrip(ctx context.Context, req *Request) (*Response, err
 	return &Response{Status: 200, ContentType: r.ContentType, Body: r.Data, NoRetry: true, Secrets: secrets}, nil
 }
 
-// missingToken explains an invocation that cannot make a cloud call; nothing
-// is sent. The code and opening words are the gateway's own answer to it.
-func missingToken(m *Method, env *cloudcall.Env) *Error {
+// CloudCallReady reports why an invocation cannot make a cloud call of m, or
+// nil if it can: it must carry a cloud-call token. A caller that serves
+// answers from a cache asks first, so that an invocation the platform would
+// not authorise gets nothing. The code and opening words are the gateway's
+// own answer to a call without a token.
+func CloudCallReady(env *cloudcall.Env, m *Method) *Error {
+	if env.Token != "" || env.CloudbaseAccessToken != "" {
+		return nil
+	}
 	which, why := "WX_API_TOKEN", "only invocations from a Mini Program (wx.cloud.callFunction) or from a timer trigger "+
 		"set up in WeChat DevTools carry one; console tests, SCF API calls and other triggers do not"
 	if env.TriggerSrc == "timer" {

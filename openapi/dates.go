@@ -115,9 +115,9 @@ func checkDates(sh shape, beginDate, endDate string, now time.Time) error {
 		return rangeError("the month of beginDate %s is not complete: the latest month with data is %s (%s to %s)",
 			b, latest.Format("200601"), latest.Format(dateLayout), latest.AddDate(0, 1, -1).Format(dateLayout))
 	case oneWeek:
-		sunday := yesterday.AddDate(0, 0, -int(yesterday.Weekday()))
+		monday, sunday := LatestWeek(now)
 		return rangeError("the week %s to %s is not over: the latest complete week is %s to %s (China Standard Time)",
-			b, e, sunday.AddDate(0, 0, -6).Format(dateLayout), sunday.Format(dateLayout))
+			b, e, monday.Format(dateLayout), sunday.Format(dateLayout))
 	case oneMonth:
 		return rangeError("the month %s to %s is not over: the latest complete month ends on %s (China Standard Time)",
 			b, e, today.AddDate(0, 0, -today.Day()).Format(dateLayout))
@@ -130,6 +130,14 @@ func checkDates(sh shape, beginDate, endDate string, now time.Time) error {
 func Today(now time.Time) time.Time {
 	y, m, d := now.In(CST).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, CST)
+}
+
+// LatestWeek returns the Monday and Sunday of the latest complete week at
+// now, in China Standard Time: the latest week getWeeklyRetain can answer.
+func LatestWeek(now time.Time) (monday, sunday time.Time) {
+	yesterday := Today(now).AddDate(0, 0, -1)
+	sunday = yesterday.AddDate(0, 0, -int(yesterday.Weekday()))
+	return sunday.AddDate(0, 0, -6), sunday
 }
 
 func days(from, to time.Time) int {
@@ -244,6 +252,11 @@ func checkModule(m any) error {
 		return newError(CodeInvalidArgs, "module %s must be one of 10016, 10017, 10021, 10022, 10023", Excerpt(text, 24))
 	}
 	return nil
+}
+
+func (*Dates[S]) shape() shape {
+	var s S
+	return s.shape()
 }
 
 // Range returns the dates, for a cache that knows when a period's data is final.

@@ -211,3 +211,41 @@ func FuzzDateRange(f *testing.F) {
 		}
 	})
 }
+
+func TestPeriods(t *testing.T) {
+	tests := []struct {
+		method, begin, end string
+		want               [][2]string
+		code               int
+	}{
+		{"getDailyVisitTrend", "20240228", "20240301", [][2]string{{"20240228", "20240228"}, {"20240229", "20240229"}, {"20240301", "20240301"}}, 0},
+		{"getWeeklyRetain", "20240226", "20240310", [][2]string{{"20240226", "20240303"}, {"20240304", "20240310"}}, 0},
+		{"getMonthlyVisitTrend", "20231201", "20240229", [][2]string{{"20231201", "20231231"}, {"20240101", "20240131"}, {"20240201", "20240229"}}, 0},
+		{"getWeeklyRetain", "20240227", "20240310", nil, 61501},  // not a Monday
+		{"getWeeklyRetain", "20240226", "20240309", nil, 61501},  // not a Sunday
+		{"getMonthlyRetain", "20240102", "20240229", nil, 61501}, // not the first
+		{"getMonthlyRetain", "20240101", "20240228", nil, 61501}, // not the last
+		{"getDailyRetain", "20240102", "20240101", nil, 61501},   // backwards
+		{"getDailyRetain", "2024010", "20240101", nil, 61500},
+		{"getDailyRetain", "20240101", "20240410", nil, 61501}, // 101 days
+		{"getUserPortrait", "20240101", "20240101", nil, 40097},
+		{"getPerformanceData", "20240101", "20240101", nil, 40097},
+	}
+	for _, tc := range tests {
+		m, ok := openapi.Lookup(tc.method)
+		require.True(t, ok)
+		got, err := m.Periods(tc.begin, tc.end, 100)
+		if tc.code != 0 {
+			var e *openapi.Error
+			require.ErrorAs(t, err, &e, "%s %s %s", tc.method, tc.begin, tc.end)
+			assert.Equal(t, tc.code, e.Code, e.Msg)
+			continue
+		}
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, got)
+	}
+	m, _ := openapi.Lookup("getDailyVisitTrend")
+	got, err := m.Periods("20240101", "20240409", 100)
+	require.NoError(t, err)
+	assert.Len(t, got, 100, "100 periods is the most, and allowed")
+}

@@ -1,8 +1,9 @@
-// Command mkzip writes the deployment zip: one executable at the zip's root,
-// as SCF's Go1 runtime expects, with a fixed timestamp so that the same
-// binary always gives the same zip. It needs nothing but Go.
+// Command mkzip writes a deployment zip: executables at the zip's root, as
+// SCF's Go1 runtime (main) and web functions (scf_bootstrap and main)
+// expect, with a fixed timestamp so that the same files always give the same
+// zip. It needs nothing but Go.
 //
-// Usage: go run ./internal/mkzip main.zip main
+// Usage: go run ./internal/mkzip main.zip main [scf_bootstrap]
 package main
 
 import (
@@ -15,32 +16,26 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: mkzip OUT.zip BINARY")
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: mkzip OUT.zip EXECUTABLE...")
 		os.Exit(2)
 	}
-	if err := write(os.Args[1], os.Args[2]); err != nil {
+	if err := write(os.Args[1], os.Args[2:]); err != nil {
 		fmt.Fprintln(os.Stderr, "mkzip:", err)
 		os.Exit(1)
 	}
 }
 
-func write(out, bin string) error {
-	in, err := os.Open(bin)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
+func write(out string, files []string) error {
 	f, err := os.Create(out)
 	if err != nil {
 		return err
 	}
 	zw := zip.NewWriter(f)
-	h := &zip.FileHeader{Name: filepath.Base(bin), Method: zip.Deflate, Modified: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
-	h.SetMode(0o755)
-	w, err := zw.CreateHeader(h)
-	if err == nil {
-		_, err = io.Copy(w, in)
+	for _, name := range files {
+		if err = add(zw, name); err != nil {
+			break
+		}
 	}
 	if cerr := zw.Close(); err == nil {
 		err = cerr
@@ -48,5 +43,21 @@ func write(out, bin string) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	return err
+}
+
+func add(zw *zip.Writer, name string) error {
+	in, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	h := &zip.FileHeader{Name: filepath.Base(name), Method: zip.Deflate, Modified: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
+	h.SetMode(0o755)
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(w, in)
 	return err
 }
