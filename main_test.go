@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -369,4 +371,180 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// httpFunction is the built binary serving HTTP, as in WeChat Cloud Run.
+type httpFunction struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *syncBuffer
+	done chan error
+}
+
+// startHTTP starts the binary with PORT=0 and env, and waits until it serves.
+func startHTTP(t *testing.T, env ...string) *httpFunction {
+	t.Helper()
+	bin := buildFunction(t, runtime.GOOS, runtime.GOARCH)
+	f := &httpFunction{cmd: exec.Command(bin), logs: new(syncBuffer), done: make(chan error, 1)}
+	f.cmd.Env = append([]string{"PORT=0", "PATH=" + os.Getenv("PATH")}, env...)
+	f.cmd.Stdout, f.cmd.Stderr = f.logs, f.logs
+	require.NoError(t, f.cmd.Start())
+	go func() { f.done <- f.cmd.Wait() }()
+	t.Cleanup(func() {
+		f.cmd.Process.Kill()
+		<-f.done
+	})
+	re := regexp.MustCompile(`serving HTTP on \[::\]:([0-9]+)`)
+	require.Eventually(t, func() bool {
+		m := re.FindStringSubmatch(f.logs.String())
+		if m != nil {
+			f.url = "http://127.0.0.1:" + m[1]
+		}
+		return m != nil
+	}, 10*time.Second, 5*time.Millisecond, "the function says where it serves: %s", f.logs)
+	return f
+}
+
+func (f *httpFunction) post(t *testing.T, path, body string, header map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.url+path, strings.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestBinaryServesHTTP: started with PORT, the binary answers callContainer
+// requests as the RPC path answers the same event; WeChat Cloud Run's X-WX-*
+// headers count only behind Cloud Run and with X-WX-SOURCE, else an API key
+// is needed; mode none reaches the emulator's open API service tokenless.
+func TestBinaryServesHTTP(t *testing.T) {
+	emu := httptest.NewServer(emulator.New(emulator.Config{OpenAPIService: true}))
+	defer emu.Close()
+	common := []string{"WECHAT_TOKEN_MODE=none", "WECHAT_API_BASE=" + emu.URL, "ADMIN_OPENIDS=o-admin", "HTTP_API_KEYS=" + apiKey}
+	event := `{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`
+	wx := map[string]string{"X-WX-SOURCE": "wx_client", "X-WX-OPENID": "o-admin", "X-WX-APPID": "wx1", "X-WX-SERVICE": "analysis"}
+
+	rpc := startFunction(t, common...)
+	want, err := rpc.Invoke([]byte(event), scf.Invocation{FunctionName: "analysis", Timeout: 5 * time.Second,
+		Environment: map[string]string{"WX_CONTEXT_KEYS": "WX_OPENID,WX_APPID", "WX_OPENID": "o-admin", "WX_APPID": "wx1"}})
+	require.NoError(t, err)
+	require.Contains(t, string(want), `"errCode":0`)
+
+	cloudRun := startHTTP(t, append(common, "WECHAT_CLOUDRUN=true")...)
+	status, body := cloudRun.post(t, "/any/path/the/front/end/chose", event, wx)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, string(want), body, "the same result as the RPC path")
+
+	stranger := map[string]string{"X-WX-SOURCE": "wx_client", "X-WX-OPENID": "o-stranger"}
+	status, body = cloudRun.post(t, "/", event, stranger)
+	assert.Equal(t, http.StatusForbidden, status, body)
+	assert.Contains(t, body, `"errCode":-601004`)
+
+	noSource := map[string]string{"X-WX-OPENID": "o-admin"}
+	status, body = cloudRun.post(t, "/", event, noSource)
+	assert.Equal(t, http.StatusUnauthorized, status, "without X-WX-SOURCE the headers are anyone's: %s", body)
+
+	plain := startHTTP(t, common...) // not behind Cloud Run
+	status, body = plain.post(t, "/", event, wx)
+	assert.Equal(t, http.StatusUnauthorized, status, "X-WX-* headers are ignored outside Cloud Run: %s", body)
+	status, body = plain.post(t, "/", event, map[string]string{"Authorization": "Bearer " + apiKey})
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, string(want), body)
+
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{`{"action":`, http.StatusBadRequest},
+		{`{"action":"getWeeklyRetain","beginDate":"20170307","endDate":"20170312"}`, http.StatusBadRequest},
+		{`{"action":"nope"}`, http.StatusNotFound},
+		{`{"action":"getWeeklyRetain","pad":"` + strings.Repeat("x", 70<<10) + `"}`, http.StatusRequestEntityTooLarge},
+	} {
+		status, body = cloudRun.post(t, "/", tc.body, wx)
+		assert.Equal(t, tc.status, status, body)
+		assert.Contains(t, body, `"errCode":`, "errors are JSON")
+	}
+	resp, err := http.Get(cloudRun.url + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the platform's probe")
+	req, err := http.NewRequest(http.MethodGet, cloudRun.url+"/", nil)
+	require.NoError(t, err)
+	for k, v := range wx {
+		req.Header.Set(k, v)
+	}
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+}
+
+// TestBinaryFinishesInFlightOnSIGTERM: SIGTERM lets a request in flight
+// finish, then the process exits cleanly.
+func TestBinaryFinishesInFlightOnSIGTERM(t *testing.T) {
+	arrived, release := make(chan struct{}, 1), make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		io.WriteString(w, `{"ref_date":"20170306-20170312"}`)
+	}))
+	defer upstream.Close()
+	f := startHTTP(t, "WECHAT_TOKEN_MODE=none", "WECHAT_API_BASE="+upstream.URL, "HTTP_API_KEYS="+apiKey)
+	type answer struct {
+		status int
+		body   string
+	}
+	got := make(chan answer, 1)
+	go func() {
+		s, b := f.post(t, "/", `{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`,
+			map[string]string{"Authorization": "Bearer " + apiKey})
+		got <- answer{s, b}
+	}()
+	<-arrived
+	require.NoError(t, f.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-f.done:
+		t.Fatalf("exited with a request in flight: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	a := <-got
+	assert.Equal(t, http.StatusOK, a.status, a.body)
+	assert.Contains(t, a.body, `"refDate":"20170306-20170312"`)
+	require.NoError(t, <-f.done, "a clean exit")
+	f.done <- nil // for the cleanup
+}
+
+// TestBinaryReadsCloudbaseTokenFile: WeChat Cloud Run's token file; auto
+// picks it when it exists, and a token the platform rewrites is read again.
+func TestBinaryReadsCloudbaseTokenFile(t *testing.T) {
+	emu := httptest.NewServer(emulator.New(emulator.Config{}))
+	defer emu.Close()
+	file := filepath.Join(t.TempDir(), "cloudbase_access_token")
+	require.NoError(t, os.WriteFile(file, []byte("stale-token-0123456789\n"), 0o600))
+	var logs syncBuffer
+	bin := buildFunction(t, runtime.GOOS, runtime.GOARCH)
+	p, err := scf.StartTo(&logs, bin, []string{"WECHAT_TOKEN_FILE=" + file, "WECHAT_API_BASE=" + emu.URL}, 10*time.Second)
+	require.NoError(t, err)
+	defer p.Close()
+	event := []byte(`{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`)
+	out, err := p.Invoke(event, invocation)
+	require.NoError(t, err)
+	assert.NotContains(t, string(out), `"errCode":0`, "the emulator refuses a token it did not issue: %s", out)
+
+	require.NoError(t, os.WriteFile(file, []byte(emulator.DefaultCloudbaseToken+"\n"), 0o600))
+	out, err = p.Invoke(event, invocation)
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"errCode":0`, "the rewritten file is read again: %s", out)
+	assert.Contains(t, string(out), `"errMsg":"openapi.analysis.getWeeklyRetain:ok"`)
+	for _, secret := range []string{"stale-token-0123456789", emulator.DefaultCloudbaseToken} {
+		assert.NotContains(t, logs.String(), secret)
+		assert.NotContains(t, string(out), secret)
+	}
 }

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wxanalysis/wxanalysis/emulator"
+	"github.com/wxanalysis/wxanalysis/internal/redistest"
+	"github.com/wxanalysis/wxanalysis/internal/scf"
+	"github.com/wxanalysis/wxanalysis/openapi"
+)
+
+const trendPath = "/datacube/getweanalysisappiddailyvisittrend"
+
+// wechat is an emulator for one AppID, counting its analysis calls.
+func wechat(t *testing.T, cfg emulator.Config) (*emulator.Emulator, []string) {
+	e := emulator.New(cfg)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	appid, secret := cfg.AppID, cfg.Secret
+	if appid == "" {
+		appid, secret = emulator.DefaultAppID, emulator.DefaultSecret
+	}
+	return e, []string{"WECHAT_APPID=" + appid, "WECHAT_APPSECRET=" + secret, "WECHAT_API_BASE=" + srv.URL}
+}
+
+type seriesResult struct {
+	Results []json.RawMessage `json:"results"`
+	ErrMsg  string            `json:"errMsg"`
+	ErrCode int               `json:"errCode"`
+}
+
+func series(t *testing.T, p *scf.Process, begin, end time.Time) seriesResult {
+	t.Helper()
+	out, err := p.Invoke(fmt.Appendf(nil, `{"action":"series","method":"getDailyVisitTrend","beginDate":%q,"endDate":%q}`,
+		begin.Format("20060102"), end.Format("20060102")), invocation)
+	require.NoError(t, err)
+	var r seriesResult
+	require.NoError(t, json.Unmarshal(out, &r), "%s", out)
+	require.Equal(t, "series:ok", r.ErrMsg, "%s", out)
+	return r
+}
+
+// TestSeriesAndSharedCache, through the built binary over the SCF protocol:
+// a 30-day series equals the 30 single calls; the same series again costs no
+// upstream call; a second instance on the same Redis costs none either; Redis
+// stopped mid-run fails no invocation; another AppID never shares an entry.
+func TestSeriesAndSharedCache(t *testing.T) {
+	redis := redistest.Start(t)
+	emu, env := wechat(t, emulator.Config{})
+	shared := append(env, "CACHE_REDIS_URL="+redis.URL())
+	yesterday := openapi.Today(time.Now()).AddDate(0, 0, -1)
+	first := yesterday.AddDate(0, 0, -29)
+
+	a := startFunction(t, shared...)
+	got := series(t, a, first, yesterday)
+	require.Len(t, got.Results, 30)
+	assert.Equal(t, 30, emu.Requests(trendPath), "one upstream call a day")
+
+	single := startFunction(t, append(env, "CACHE_MAX_BYTES=0")...) // no cache at all
+	for i, r := range got.Results {
+		day := first.AddDate(0, 0, i).Format("20060102")
+		out, err := single.Invoke(fmt.Appendf(nil, `{"action":"getDailyVisitTrend","beginDate":%q,"endDate":%q}`, day, day), invocation)
+		require.NoError(t, err)
+		assert.Equal(t, string(out), string(r), "item %d is what the single call for %s answers", i, day)
+	}
+	assert.Equal(t, 60, emu.Requests(trendPath))
+
+	again := series(t, a, first, yesterday)
+	assert.Equal(t, got, again)
+	assert.Equal(t, 60, emu.Requests(trendPath), "the same series again: no upstream call")
+
+	b := startFunction(t, shared...)
+	assert.Equal(t, got, series(t, b, first, yesterday))
+	assert.Equal(t, 60, emu.Requests(trendPath), "a second instance on the same Redis: no upstream call")
+
+	redis.Stop()
+	down := series(t, b, first, yesterday)
+	for i, r := range down.Results {
+		assert.Contains(t, string(r), `"errCode":0`, "item %d: Redis down fails nothing", i)
+	}
+	assert.Equal(t, 90, emu.Requests(trendPath), "with Redis down, upstream answers")
+	redis.Restart()
+
+	other, otherEnv := wechat(t, emulator.Config{AppID: "wx0000000000other", Secret: "other-app-secret-value"})
+	c := startFunction(t, append(otherEnv, "CACHE_REDIS_URL="+redis.URL())...)
+	series(t, c, first, yesterday)
+	assert.Equal(t, 30, other.Requests(trendPath), "another AppID never gets the first one's answers")
+}
+
+// TestCacheRules, through the built binary: an answer that may still change
+// is fetched again once CACHE_TTL has passed; an error is never cached.
+func TestCacheRules(t *testing.T) {
+	emu, env := wechat(t, emulator.Config{Faults: mustFaults(t, "errcode=45009*1")})
+	p := startFunction(t, append(env, "CACHE_TTL=300ms")...)
+	yesterday := openapi.Today(time.Now()).AddDate(0, 0, -1).Format("20060102")
+	event := fmt.Appendf(nil, `{"action":"getDailyVisitTrend","beginDate":%q,"endDate":%q}`, yesterday, yesterday)
+
+	out, err := p.Invoke(event, invocation)
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"errCode":45009`)
+	out, err = p.Invoke(event, invocation)
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"errCode":0`, "the error was not cached")
+	assert.Equal(t, 2, emu.Requests(trendPath))
+
+	out2, err := p.Invoke(event, invocation)
+	require.NoError(t, err)
+	assert.Equal(t, string(out), string(out2))
+	assert.Equal(t, 2, emu.Requests(trendPath), "yesterday's answer is cached for CACHE_TTL")
+	require.Eventually(t, func() bool {
+		_, err := p.Invoke(event, invocation)
+		return err == nil && emu.Requests(trendPath) == 3
+	}, 10*time.Second, 50*time.Millisecond, "yesterday's data may still change: fetched again after CACHE_TTL")
+}
+
+func mustFaults(t *testing.T, s string) []emulator.Fault {
+	f, err := emulator.ParseFaults(s)
+	require.NoError(t, err)
+	return f
+}
