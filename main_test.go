@@ -121,6 +121,25 @@ func TestEndToEnd(t *testing.T) {
 		})
 	}
 
+	for file, codes := range map[string][]float64{"events/batch.json": {0, 0, 61501}, "events/series.json": {0, 0, 0, 0}} {
+		t.Run(file, func(t *testing.T) {
+			event, err := os.ReadFile(file)
+			require.NoError(t, err)
+			out, err := p.Invoke(event, invocation)
+			require.NoError(t, err)
+			var got struct {
+				Results []map[string]any
+				ErrCode float64
+			}
+			require.NoError(t, json.Unmarshal(out, &got), "%s", out)
+			var gotCodes []float64
+			for _, r := range got.Results {
+				gotCodes = append(gotCodes, r["errCode"].(float64))
+			}
+			assert.Equal(t, codes, gotCodes, "%s", out)
+		})
+	}
+
 	t.Run("HTTP event", func(t *testing.T) {
 		event, err := os.ReadFile("events/http-getWeeklyRetain.json")
 		require.NoError(t, err)
@@ -233,6 +252,22 @@ func TestInvoker(t *testing.T) {
 	assert.Regexp(t, `upstream calls: 30 the first time, 0 the second`, stdout.String(), "one series call, then the cache")
 
 	// The function it started is gone.
+	assert.Empty(t, processesRunning(t, bin), "a process is left behind")
+
+	// make run MODE=cloud: cloud calls through the emulator's gateway, and
+	// no secret of the invocation context in any output.
+	cmd = exec.Command(invoker, "-bin", bin, "-retained-week", "-chart", "-mode", "cloud")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	stdout.Reset()
+	stderr.Reset()
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "%s", stderr.String())
+	assert.Contains(t, stderr.String(), "through the emulator's gateway")
+	assert.Contains(t, stdout.String(), `"errMsg": "openapi.analysis.getWeeklyRetain:ok"`)
+	assert.Contains(t, stdout.String(), "upstream calls: 30 the first time, 0 the second")
+	for _, secret := range []string{emulator.DefaultCloudToken, emulator.DefaultSecretKey, "wxemu-session-token"} {
+		assert.NotContains(t, stdout.String()+stderr.String(), secret)
+	}
 	assert.Empty(t, processesRunning(t, bin), "a process is left behind")
 }
 
@@ -524,7 +559,8 @@ func TestBinaryFinishesInFlightOnSIGTERM(t *testing.T) {
 // TestBinaryReadsCloudbaseTokenFile: WeChat Cloud Run's token file; auto
 // picks it when it exists, and a token the platform rewrites is read again.
 func TestBinaryReadsCloudbaseTokenFile(t *testing.T) {
-	emu := httptest.NewServer(emulator.New(emulator.Config{}))
+	e := emulator.New(emulator.Config{})
+	emu := httptest.NewServer(e)
 	defer emu.Close()
 	file := filepath.Join(t.TempDir(), "cloudbase_access_token")
 	require.NoError(t, os.WriteFile(file, []byte("stale-token-0123456789\n"), 0o600))
@@ -533,6 +569,7 @@ func TestBinaryReadsCloudbaseTokenFile(t *testing.T) {
 	p, err := scf.StartTo(&logs, bin, []string{"WECHAT_TOKEN_FILE=" + file, "WECHAT_API_BASE=" + emu.URL}, 10*time.Second)
 	require.NoError(t, err)
 	defer p.Close()
+	assert.Zero(t, e.Requests("/datacube/getweanalysisappidweeklyretaininfo"), "nothing called at start-up")
 	event := []byte(`{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`)
 	out, err := p.Invoke(event, invocation)
 	require.NoError(t, err)
@@ -547,4 +584,36 @@ func TestBinaryReadsCloudbaseTokenFile(t *testing.T) {
 		assert.NotContains(t, logs.String(), secret)
 		assert.NotContains(t, string(out), secret)
 	}
+}
+
+// TestBinaryHTTPDeadline: each HTTP request has HTTP_TIMEOUT; past it the
+// caller gets 504 and a JSON error, whatever upstream does.
+func TestBinaryHTTPDeadline(t *testing.T) {
+	release := make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer upstream.Close()
+	defer close(release)
+	f := startHTTP(t, "WECHAT_TOKEN_MODE=none", "WECHAT_API_BASE="+upstream.URL, "HTTP_API_KEYS="+apiKey, "HTTP_TIMEOUT=500ms")
+	status, body := f.post(t, "/", `{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`,
+		map[string]string{"Authorization": "Bearer " + apiKey})
+	assert.Equal(t, http.StatusGatewayTimeout, status, body)
+	assert.Contains(t, body, `"errCode":-601008`)
+}
+
+// TestBinaryByHandSaysWhatItWaitsFor: neither SCF's port nor PORT.
+func TestBinaryByHandSaysWhatItWaitsFor(t *testing.T) {
+	bin := buildFunction(t, runtime.GOOS, runtime.GOARCH)
+	cmd := exec.Command(bin)
+	cmd.Env = []string{}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 2, exit.ExitCode())
+	assert.Contains(t, string(out), "_LAMBDA_SERVER_PORT")
+	assert.Contains(t, string(out), "set PORT")
 }

@@ -114,9 +114,10 @@ func ExampleClient_WeeklyRetain() {
 		log.Fatal(err)
 	}
 
-	// The Monday to Sunday week before last, in China Standard Time.
-	monday := openapi.Today(emulatorNow()).AddDate(0, 0, -17) // Thursday 10 April → Monday 24 March
-	sunday := monday.AddDate(0, 0, 6)
+	// The latest complete week, Monday to Sunday in China Standard Time, has
+	// only key 0 so far: take the week before it.
+	monday, sunday := openapi.LatestWeek(emulatorNow()) // in production: time.Now()
+	monday, sunday = monday.AddDate(0, 0, -7), sunday.AddDate(0, 0, -7)
 	r, err := client.WeeklyRetain(context.Background(), monday.Format(openapi.DateLayout), sunday.Format(openapi.DateLayout))
 	if err != nil {
 		log.Fatal(err)

@@ -12,7 +12,7 @@ import (
 
 // DateLayout is the layout of WeChat's dates, yyyymmdd, for time.Time's
 // Format and time.ParseInLocation with CST.
-const DateLayout = dateLayout
+const DateLayout = "20060102"
 
 // The typed methods below take dates as WeChat does, yyyymmdd strings in
 // China Standard Time, and check them against the method's rule before any

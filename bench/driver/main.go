@@ -32,6 +32,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wxanalysis/wxanalysis/emulator"
@@ -45,21 +47,61 @@ var (
 	rounds   = flag.Int("rounds", 5, "interleaved rounds")
 	colds    = flag.Int("cold", 15, "cold starts per contender")
 	goBench  = flag.String("benchtime", "1s", "-benchtime for the Go benchmarks")
+	latency  = flag.Duration("latency", 100*time.Millisecond, "upstream latency the emulator adds per analysis call, for the dashboard")
+	days     = flag.Int("days", 30, "days of visits the dashboard draws")
+	profile  = flag.String("profile", "", "instead of the report: write cpu.pprof and allocs.pprof of the function under the c=16 load to this directory")
 )
 
-const event = `{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`
+// levels are the concurrencies measured; profiled is the one -profile loads.
+var levels = []int{1, 16, 64}
+
+const profiled = 16
+
+// A benchEvent is one invocation's payload and the ref_date its answer names.
+type benchEvent struct {
+	payload []byte
+	ref     string
+}
+
+// events are the getWeeklyRetain weeks the invokers ask for in turn: all
+// different, so that no two invocations in flight share one upstream call.
+var events = func() []benchEvent {
+	evs := make([]benchEvent, 256)
+	monday := time.Date(2017, 3, 6, 0, 0, 0, 0, time.UTC)
+	for i := range evs {
+		b, e := monday.AddDate(0, 0, 7*i).Format("20060102"), monday.AddDate(0, 0, 7*i+6).Format("20060102")
+		evs[i] = benchEvent{fmt.Appendf(nil, `{"action":"getWeeklyRetain","beginDate":%q,"endDate":%q}`, b, e), b + "-" + e}
+	}
+	return evs
+}()
+
+// noStore keeps the function from answering from its cache, so that every
+// invocation makes its own upstream call, as the floor's does.
+const noStore = "CACHE_MAX_BYTES=0"
 
 type contender struct {
 	name, bin string
 	env       []string
+	fixed     bool // answers events[0] whatever it is asked (the floor)
 	size      int64
 	cold      []time.Duration
 	lat       map[int][]time.Duration // concurrency → latencies
 	ops       map[int]int
 	elapsed   map[int]time.Duration
-	rss       int64         // KiB
-	cpu       time.Duration // the function process's CPU time during the measured runs
+	cpu       map[int]time.Duration // the function process's CPU time during the measured runs
+	rss       int64                 // KiB
 	proc      *scf.Process
+}
+
+func (c *contender) reset() {
+	c.lat, c.ops, c.elapsed, c.cpu = map[int][]time.Duration{}, map[int]int{}, map[int]time.Duration{}, map[int]time.Duration{}
+}
+
+func (c *contender) tput(conc int) float64 { return float64(c.ops[conc]) / c.elapsed[conc].Seconds() }
+
+// cpuPerCall is the function's CPU time per invocation at conc.
+func (c *contender) cpuPerCall(conc int) time.Duration {
+	return c.cpu[conc] / time.Duration(max(c.ops[conc], 1))
 }
 
 func main() {
@@ -74,10 +116,15 @@ func main() {
 	defer emu.Close()
 	creds := []string{"WECHAT_APPID=" + emulator.DefaultAppID, "WECHAT_APPSECRET=" + emulator.DefaultSecret, "WECHAT_API_BASE=" + emu.URL}
 
+	if *profile != "" {
+		profileRun(tmp, creds)
+		return
+	}
+
 	log.Print("building")
 	cs := []*contender{
-		{name: "wxanalysis", bin: filepath.Join(tmp, "wxanalysis"), env: creds},
-		{name: "floor", bin: filepath.Join(tmp, "floor"), env: []string{"FLOOR_URL=" + emu.URL +
+		{name: "wxanalysis", bin: filepath.Join(tmp, "wxanalysis"), env: append(creds, noStore)},
+		{name: "floor", bin: filepath.Join(tmp, "floor"), fixed: true, env: []string{"FLOOR_URL=" + emu.URL +
 			"/datacube/getweanalysisappidweeklyretaininfo?access_token=" + stableToken(emu.URL)}},
 		{name: "silenceper/wechat v2.1.10", bin: filepath.Join(tmp, "silenceper"), env: creds},
 	}
@@ -88,7 +135,7 @@ func main() {
 		fi, err := os.Stat(c.bin)
 		check(err)
 		c.size = fi.Size()
-		c.lat, c.ops, c.elapsed = map[int][]time.Duration{}, map[int]int{}, map[int]time.Duration{}
+		c.reset()
 	}
 
 	log.Print("cold starts")
@@ -97,11 +144,11 @@ func main() {
 			start := time.Now()
 			p, err := scf.StartTo(io.Discard, c.bin, c.env, 10*time.Second)
 			check(err)
-			res, err := p.Invoke([]byte(event), scf.Invocation{FunctionName: "analysis", Timeout: 5 * time.Second})
+			res, err := p.Invoke(events[0].payload, scf.Invocation{FunctionName: "analysis", Timeout: 5 * time.Second})
 			c.cold = append(c.cold, time.Since(start))
 			p.Close()
 			check(err)
-			if !bytes.Contains(res, []byte("20170306-20170312")) {
+			if !bytes.Contains(res, []byte(events[0].ref)) {
 				log.Fatalf("%s answered %s", c.name, res)
 			}
 		}
@@ -112,21 +159,22 @@ func main() {
 		c.proc, err = scf.StartTo(io.Discard, c.bin, c.env, 10*time.Second)
 		check(err)
 		run(c, 8, 300*time.Millisecond) // warm up: connections, token, caches
-		c.lat, c.ops, c.elapsed = map[int][]time.Duration{}, map[int]int{}, map[int]time.Duration{}
-		c.cpu = -cpuTime(c.proc.PID())
+		c.reset()
 	}
 	for r := range *rounds {
-		for _, conc := range []int{1, 64} {
+		for _, conc := range levels {
 			for i := range cs {
 				run(cs[(i+r)%len(cs)], conc, *duration) // a different order each round
 			}
 		}
 	}
 	for _, c := range cs {
-		c.cpu += cpuTime(c.proc.PID())
 		c.rss = peakRSS(c.proc.PID())
 		c.proc.Close()
 	}
+
+	log.Printf("dashboard: %d days, %s upstream latency", *days, *latency)
+	dash := dashboard(cs[0].bin)
 
 	log.Print("Node: wx-server-sdk")
 	node := nodeBench(tmp)
@@ -136,7 +184,7 @@ func main() {
 	sizes := sizeByPackage(tmp)
 
 	var b strings.Builder
-	report(&b, cs, node, gb, sizes)
+	report(&b, cs, dash, node, gb, sizes)
 	check(os.WriteFile(*out, []byte(b.String()), 0o644))
 	log.Printf("wrote %s", *out)
 }
@@ -169,19 +217,29 @@ func stableToken(base string) string {
 	return t.AccessToken
 }
 
-// run invokes c from conc goroutines for d, recording every latency.
+// run invokes c from conc goroutines for d, recording every latency and
+// the function's CPU time.
 func run(c *contender, conc int, d time.Duration) {
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		next atomic.Uint64
+	)
+	cpu := cpuTime(c.proc.PID())
 	start := time.Now()
 	stop := start.Add(d)
 	for range conc {
 		wg.Go(func() {
 			var lats []time.Duration
 			for time.Now().Before(stop) {
+				ev := events[next.Add(1)%uint64(len(events))]
+				want := ev.ref
+				if c.fixed {
+					want = events[0].ref
+				}
 				t := time.Now()
-				res, err := c.proc.Invoke([]byte(event), scf.Invocation{FunctionName: "analysis", Timeout: 10 * time.Second})
-				if err != nil || !bytes.Contains(res, []byte("20170306-20170312")) {
+				res, err := c.proc.Invoke(ev.payload, scf.Invocation{FunctionName: "analysis", Timeout: 10 * time.Second})
+				if err != nil || !bytes.Contains(res, []byte(want)) {
 					log.Fatalf("%s: %v %s", c.name, err, res)
 				}
 				lats = append(lats, time.Since(t))
@@ -194,6 +252,89 @@ func run(c *contender, conc int, d time.Duration) {
 	}
 	wg.Wait()
 	c.elapsed[conc] += time.Since(start)
+	c.cpu[conc] += cpuTime(c.proc.PID()) - cpu
+}
+
+// profileRun runs bench/profiled, the function with profiles, under the
+// c=16 load for rounds × duration, and leaves its profiles in *profile.
+func profileRun(tmp string, creds []string) {
+	dir, err := filepath.Abs(*profile)
+	check(err)
+	check(os.MkdirAll(dir, 0o755))
+	c := &contender{name: "profiled", bin: filepath.Join(tmp, "profiled"), env: append(creds, noStore,
+		"CPUPROFILE="+filepath.Join(dir, "cpu.pprof"), "MEMPROFILE="+filepath.Join(dir, "allocs.pprof"))}
+	check(build("./profiled", c.bin))
+	c.reset()
+	c.proc, err = scf.StartTo(io.Discard, c.bin, c.env, 10*time.Second)
+	check(err)
+	run(c, 8, 300*time.Millisecond)
+	c.reset()
+	run(c, profiled, time.Duration(*rounds)*(*duration))
+	pid := c.proc.PID()
+	check(syscall.Kill(pid, syscall.SIGTERM))
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.proc.Close()
+	log.Printf("c=%d: %.0f req/s, %.1f µs CPU per call; go tool pprof -top %s", profiled, c.tput(profiled),
+		float64(c.cpuPerCall(profiled).Nanoseconds())/1000, filepath.Join(dir, "cpu.pprof"))
+}
+
+// dash is the dashboard's measurements: a chart of daily visits drawn from
+// single invocations, from one series invocation, and from it again, cached.
+type dash struct {
+	begin, end                string // yyyymmdd, China Standard Time
+	singles, series, cached   time.Duration
+	singleUp, seriesUp, cacUp int // upstream analysis calls
+}
+
+const dailyPath = "/datacube/getweanalysisappiddailyvisittrend"
+
+// dashboard draws *days of getDailyVisitTrend, ending yesterday in China
+// Standard Time, from bin as deployed (its default cache), against an
+// emulator that adds *latency to every analysis call: day by day on one fresh
+// process, then with one series call on another, then that call again.
+func dashboard(bin string) dash {
+	e := emulator.New(emulator.Config{Latency: *latency, Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	env := []string{"WECHAT_APPID=" + emulator.DefaultAppID, "WECHAT_APPSECRET=" + emulator.DefaultSecret, "WECHAT_API_BASE=" + srv.URL}
+	inv := scf.Invocation{FunctionName: "analysis", Timeout: 30 * time.Second}
+	yesterday := time.Now().In(time.FixedZone("CST", 8*60*60)).AddDate(0, 0, -1)
+	d := dash{begin: yesterday.AddDate(0, 0, 1-*days).Format("20060102"), end: yesterday.Format("20060102")}
+	// timed invokes payload on p, checks the answer and counts its upstream calls.
+	timed := func(p *scf.Process, payload string, took *time.Duration, up *int) []byte {
+		before := e.Requests(dailyPath)
+		start := time.Now()
+		res, err := p.Invoke([]byte(payload), inv)
+		*took += time.Since(start)
+		*up += e.Requests(dailyPath) - before
+		if err != nil || !bytes.HasSuffix(res, []byte(`"errCode":0}`)) {
+			log.Fatalf("dashboard: %s: %v %s", payload, err, res)
+		}
+		return res
+	}
+
+	p, err := scf.StartTo(io.Discard, bin, env, 10*time.Second)
+	check(err)
+	var singles [][]byte
+	for i := range *days {
+		day := yesterday.AddDate(0, 0, i+1-*days).Format("20060102")
+		singles = append(singles, timed(p, fmt.Sprintf(`{"action":"getDailyVisitTrend","beginDate":%q,"endDate":%q}`, day, day), &d.singles, &d.singleUp))
+	}
+	p.Close()
+
+	p, err = scf.StartTo(io.Discard, bin, env, 10*time.Second)
+	check(err)
+	defer p.Close()
+	series := fmt.Sprintf(`{"action":"series","method":"getDailyVisitTrend","beginDate":%q,"endDate":%q}`, d.begin, d.end)
+	first := timed(p, series, &d.series, &d.seriesUp)
+	again := timed(p, series, &d.cached, &d.cacUp)
+	want := `{"results":[` + string(bytes.Join(singles, []byte(","))) + `],"errMsg":"series:ok","errCode":0}`
+	if string(first) != want || string(again) != want {
+		log.Fatalf("dashboard: the series answers differ from the %d single answers:\n%s\n%s\n%s", *days, first, again, want)
+	}
+	return d
 }
 
 func peakRSS(pid int) int64 {
