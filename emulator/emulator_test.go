@@ -562,7 +562,7 @@ func TestFaults(t *testing.T) {
 		"errcode=x":        `fault "errcode=x"`,
 		"reset*0":          "positive integer",
 		"badtoken":         "gateway.badtoken",
-		"gateway.text":     "not a gateway fault",
+		"gateway.text":     `fault "gateway.text": not a gateway fault`,
 		"gateway.expired":  "not a gateway fault",
 		"gateway.bogus=1":  "unknown kind",
 		"latency=fortnite": `fault "latency=fortnite"`,

@@ -85,6 +85,7 @@ func ParseFaults(s string) ([]Fault, error) {
 
 func parseFault(item string) (Fault, error) {
 	var f Fault
+	orig := item
 	if spec, count, ok := strings.Cut(item, "*"); ok {
 		n, err := strconv.Atoi(count)
 		if err != nil || n <= 0 {
@@ -119,7 +120,7 @@ func parseFault(item string) (Fault, error) {
 		err = fmt.Errorf("a gateway fault: write gateway.badtoken")
 	}
 	if err != nil {
-		return f, fmt.Errorf("fault %q: %v", item, err)
+		return f, fmt.Errorf("fault %q: %v", orig, err)
 	}
 	return f, nil
 }

@@ -2,6 +2,7 @@ package handler_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tencentyun/scf-go-lib/functioncontext"
 	"go.uber.org/goleak"
 
 	"github.com/wxanalysis/wxanalysis/emulator"
@@ -86,7 +88,7 @@ func newRig(t *testing.T, faults string, ev *evidence) *rig {
 	r.srv = httptest.NewServer(r.emu)
 	r.transport = http.DefaultTransport.(*http.Transport).Clone()
 	r.h = handler.New(handler.Config{AppID: emulator.DefaultAppID, AppSecret: matrixSecret, APIBase: r.srv.URL,
-		HTTPClient: &http.Client{Transport: r.transport}, Backoff: 5 * time.Millisecond,
+		HTTPClient: &http.Client{Transport: r.transport}, Backoff: 5 * time.Millisecond, CacheMaxBytes: -1,
 		Logger: slog.New(slog.NewJSONHandler(ev, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	return r
 }
@@ -183,4 +185,72 @@ func TestFaultMatrix(t *testing.T) {
 	ev.assertNoSecrets(t)
 	assert.Contains(t, ev.text(t), `"msg":"token refresh"`)
 	assert.Contains(t, ev.text(t), `"msg":"invocation"`)
+}
+
+// cloudProcess is what SCF gives a CloudBase function's process.
+var cloudProcess = map[string]string{"TENCENTCLOUD_RUNENV": "SCF", "TENCENTCLOUD_REGION": "ap-shanghai",
+	"SCF_NAMESPACE": "wxemu-env", "TENCENTCLOUD_SECRETID": emulator.DefaultSecretID,
+	"TENCENTCLOUD_SECRETKEY": emulator.DefaultSecretKey, "TENCENTCLOUD_SESSIONTOKEN": "matrix-session-token-0123456789"}
+
+// TestGatewayFaultMatrix: in cloud mode, every failure of the cloud-call
+// gateway gives wx-server-sdk's errCode and errMsg within the deadline; a
+// request that may have reached WeChat is never sent again; no secret of the
+// invocation is logged or returned.
+func TestGatewayFaultMatrix(t *testing.T) {
+	ev := &evidence{}
+	tests := []struct {
+		name     string
+		faults   string
+		deadline time.Duration
+		code     int
+		msg      string // the whole errMsg, or its start with a trailing "…"
+		attempts int    // gateway requests
+	}{
+		{"success", "", 0, 0, "openapi.analysis.getWeeklyRetain:ok", 1},
+		{"token refused", "gateway.badtoken", 0, -501007, "openapi.analysis.getWeeklyRetain:fail -501007 invalid parameters. Invalid wxCloudApiToken", 1},
+		{"no permission", "gateway.errcode=-604101", 0, -604101, "system error: error code: -604101", 1},
+		{"HTTP 500", "gateway.status=500", 0, -501001, "openapi.analysis.getWeeklyRetain:fail -501001 resource system error. 500 Internal Server Error", 1},
+		{"garbage", "gateway.malformed", 0, -601001, "analysis.getWeeklyRetain:fail unknown wx response received: …", 1},
+		{"connection cut", "gateway.reset", 0, -501001, "openapi.analysis.getWeeklyRetain:fail -501001 resource system error. …", 1},
+		{"past the deadline", "gateway.latency=2s", 400 * time.Millisecond, -501001, "openapi.analysis.getWeeklyRetain:fail -501001 resource system error. request timeout", 1},
+		{"-1 inside: not sent again", "errcode=-1", 0, -1, "openapi.analysis.getWeeklyRetain:fail system error …", 1},
+		{"40001 inside: returned as it is", "errcode=40001", 0, 40001, "openapi.analysis.getWeeklyRetain:fail invalid credential…", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			fs, err := emulator.ParseFaults(tc.faults)
+			require.NoError(t, err)
+			emu := emulator.New(emulator.Config{Faults: fs, Logger: slog.New(slog.NewJSONHandler(ev, nil))})
+			srv := httptest.NewServer(emu)
+			defer srv.Close()
+			transport := http.DefaultTransport.(*http.Transport).Clone()
+			defer transport.CloseIdleConnections()
+			h := handler.New(handler.Config{TokenMode: handler.ModeCloud, CacheMaxBytes: -1,
+				HTTPClient: &http.Client{Transport: transport},
+				LookupEnv:  func(k string) (string, bool) { v, ok := cloudProcess[k]; return v, ok },
+				Logger:     slog.New(slog.NewJSONHandler(ev, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+			deadline := cmp.Or(tc.deadline, 3*time.Second)
+			ctx, cancel := context.WithTimeout(functioncontext.NewContext(context.Background(), &functioncontext.FunctionContext{
+				Environment: map[string]string{"WX_CONTEXT_KEYS": "WX_API_TOKEN", "WX_API_TOKEN": emulator.DefaultCloudToken,
+					"TCB_CONTEXT_CNFG": `{"URL":"` + srv.URL + `/admin"}`}}), deadline)
+			defer cancel()
+			out, err := h.Invoke(ctx, []byte(weeklyEvent))
+			require.NoError(t, err)
+			ev.Write(append(out, '\n'))
+			res := checkResult(t, out)
+			assert.EqualValues(t, tc.code, res["errCode"], "%s", out)
+			if prefix, ok := strings.CutSuffix(tc.msg, "…"); ok {
+				assert.True(t, strings.HasPrefix(res["errMsg"].(string), prefix), "%s", out)
+			} else {
+				assert.Equal(t, tc.msg, res["errMsg"])
+			}
+			assert.Equal(t, tc.attempts, emu.Requests("/admin"), "gateway requests")
+		})
+	}
+	ev.assertNoSecrets(t)
+	text := ev.text(t)
+	for _, secret := range []string{emulator.DefaultCloudToken, emulator.DefaultSecretKey, cloudProcess["TENCENTCLOUD_SESSIONTOKEN"], "TC3-HMAC-SHA256 Credential"} {
+		assert.NotContains(t, text, secret)
+	}
 }

@@ -94,6 +94,10 @@ func (h *Handler) Mode() string { return h.cfg.TokenMode }
 // internalError is the message of a panic: the details go to the log only.
 const internalError = "system error: internal error"
 
+// fetchGrace is how long past its deadline an upstream call's own error is
+// awaited; it comes out of deadlineMargin.
+const fetchGrace = 30 * time.Millisecond
+
 // deadlineMargin is kept back from the invocation's deadline, so that the
 // function answers before the platform cuts it off.
 const deadlineMargin = 100 * time.Millisecond
@@ -244,8 +248,24 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 		mu    sync.Mutex
 		stats openapi.CallStats
 	)
-	out, outcome, err := h.cache.Do(ctx, cache.Key(h.scope(cenv, env), m.Name, body), m.Name, begin, end,
+	// The upstream call runs on the cache's goroutine, which keeps ctx's
+	// values but not its deadline: give it the deadline back, and wait for
+	// it a little longer, so that its own timeout error (the gateway's, say)
+	// is what the caller sees.
+	dl, hasDeadline := ctx.Deadline()
+	waitCtx := ctx
+	if hasDeadline {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithDeadline(context.WithoutCancel(ctx), dl.Add(fetchGrace))
+		defer cancel()
+	}
+	out, outcome, err := h.cache.Do(waitCtx, cache.Key(h.scope(cenv, env), m.Name, body), m.Name, begin, end,
 		func(ctx context.Context) (_ []byte, err error) {
+			if hasDeadline {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, dl)
+				defer cancel()
+			}
 			defer func() {
 				if p := recover(); p != nil {
 					h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

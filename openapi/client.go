@@ -1,13 +1,3 @@
-// Package openapi calls WeChat's Mini Program analysis API (the datacube and
-// performance methods of wx-server-sdk's cloud.openapi.analysis) and shapes
-// its answers as the SDK's cloud call does: camelCase keys plus errMsg
-// "openapi.analysis.X:ok" and errCode 0, or an *Error.
-//
-// A Client is made by NewClient from a TokenSource, and carries each call
-// over a Transport: WeChat's HTTPS API with an access token (the default),
-// WeChat Cloud Run's open API service (NoToken), or CloudBase's cloud-call
-// gateway (CloudCall). Requests are checked against WeChat's date rules
-// before any quota is spent.
 package openapi
 
 import (

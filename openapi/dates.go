@@ -13,7 +13,9 @@ import (
 // zone because a cloud function's runtime may have no tzdata.
 var CST = time.FixedZone("CST", 8*60*60)
 
-const dateLayout = "20060102"
+// DateLayout is the layout of WeChat's dates, yyyymmdd, for time.Time's
+// Format and time.ParseInLocation with CST.
+const DateLayout = "20060102"
 
 // A span is the shape of date range a method accepts; each is a type, so
 // that the rule is part of the parameters' type rather than their data.
@@ -75,7 +77,7 @@ func checkDates(sh shape, beginDate, endDate string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	b, e := begin.Format(dateLayout), end.Format(dateLayout)
+	b, e := begin.Format(DateLayout), end.Format(DateLayout)
 	switch sh {
 	case oneDay:
 		if !end.Equal(begin) {
@@ -87,16 +89,16 @@ func checkDates(sh shape, beginDate, endDate string, now time.Time) error {
 		}
 		if sunday := begin.AddDate(0, 0, 6); !end.Equal(sunday) {
 			return rangeError("endDate %s must be %s, the Sunday of the week that begins on beginDate %s",
-				e, sunday.Format(dateLayout), b)
+				e, sunday.Format(DateLayout), b)
 		}
 	case oneMonth, completeMonth:
 		if begin.Day() != 1 {
 			return rangeError("beginDate %s must be the first day of a month, such as %s",
-				b, begin.AddDate(0, 0, 1-begin.Day()).Format(dateLayout))
+				b, begin.AddDate(0, 0, 1-begin.Day()).Format(DateLayout))
 		}
 		if last := begin.AddDate(0, 1, -1); !end.Equal(last) {
 			return rangeError("endDate %s must be %s, the last day of the month that begins on beginDate %s",
-				e, last.Format(dateLayout), b)
+				e, last.Format(DateLayout), b)
 		}
 	case recentDays:
 		if d := days(begin, end); d != 0 && d != 6 && d != 29 {
@@ -113,17 +115,17 @@ func checkDates(sh shape, beginDate, endDate string, now time.Time) error {
 	case completeMonth:
 		latest := time.Date(today.Year(), today.Month()-1, 1, 0, 0, 0, 0, CST)
 		return rangeError("the month of beginDate %s is not complete: the latest month with data is %s (%s to %s)",
-			b, latest.Format("200601"), latest.Format(dateLayout), latest.AddDate(0, 1, -1).Format(dateLayout))
+			b, latest.Format("200601"), latest.Format(DateLayout), latest.AddDate(0, 1, -1).Format(DateLayout))
 	case oneWeek:
 		monday, sunday := LatestWeek(now)
 		return rangeError("the week %s to %s is not over: the latest complete week is %s to %s (China Standard Time)",
-			b, e, monday.Format(dateLayout), sunday.Format(dateLayout))
+			b, e, monday.Format(DateLayout), sunday.Format(DateLayout))
 	case oneMonth:
 		return rangeError("the month %s to %s is not over: the latest complete month ends on %s (China Standard Time)",
-			b, e, today.AddDate(0, 0, -today.Day()).Format(dateLayout))
+			b, e, today.AddDate(0, 0, -today.Day()).Format(DateLayout))
 	}
 	return rangeError("endDate %s is after yesterday, %s in China Standard Time: WeChat publishes a day's data the day after",
-		e, yesterday.Format(dateLayout))
+		e, yesterday.Format(DateLayout))
 }
 
 // Today returns the current date in China Standard Time, at midnight.
@@ -145,7 +147,7 @@ func days(from, to time.Time) int {
 }
 
 func parseDate(field, s string) (time.Time, error) {
-	if len(s) != len(dateLayout) || strings.Trim(s, "0123456789") != "" {
+	if len(s) != len(DateLayout) || strings.Trim(s, "0123456789") != "" {
 		return time.Time{}, &Error{Code: CodeDateFormat,
 			Msg: fmt.Sprintf("%s %s must be a date in yyyymmdd format, such as 20170306", field, Excerpt(s, 24))}
 	}
@@ -244,6 +246,10 @@ func checkModule(m any) error {
 		text = v.String()
 	case string:
 		text = v
+	case int:
+		text = strconv.Itoa(v)
+	case int64:
+		text = strconv.FormatInt(v, 10)
 	default:
 		return newError(CodeInvalidArgs, "module must be a number or a string of digits")
 	}
@@ -309,7 +315,7 @@ func (m *Method) Periods(beginDate, endDate string, limit int) ([][2]string, err
 		if len(out) == limit {
 			return nil, rangeError("beginDate %s to endDate %s holds more than %d periods of %s", beginDate, endDate, limit, m.Name)
 		}
-		out = append(out, [2]string{t.Format(dateLayout), step(t).AddDate(0, 0, -1).Format(dateLayout)})
+		out = append(out, [2]string{t.Format(DateLayout), step(t).AddDate(0, 0, -1).Format(DateLayout)})
 	}
 	return out, nil
 }

@@ -23,7 +23,7 @@ func startEmulator(cfg emulator.Config) (*emulator.Emulator, *httptest.Server) {
 	return emu, httptest.NewServer(emu)
 }
 
-// This is the README's example: last week's retention of a Mini Program.
+// The README's example: a week's retention of a Mini Program.
 func Example() {
 	_, srv := startEmulator(emulator.Config{})
 	defer srv.Close()
@@ -44,16 +44,17 @@ func Example() {
 	} else if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("week %s: %s active users\n", r.RefDate, r.VisitUV[0].Value)
-	for _, kv := range r.VisitUV[1:] {
-		fmt.Printf("%s week(s) later: %s came back\n", kv.Key, kv.Value)
+	fmt.Println("week", r.RefDate)
+	for _, kv := range r.VisitUV { // key 0: the week's active users; k: those back k weeks later
+		fmt.Printf("key %s: %s users\n", kv.Key, kv.Value)
 	}
 	// Output:
-	// week 20250303-20250309: 92797 active users
-	// 1 week(s) later: 49079 came back
-	// 2 week(s) later: 39049 came back
-	// 3 week(s) later: 34438 came back
-	// 4 week(s) later: 30945 came back
+	// week 20250303-20250309
+	// key 0: 92797 users
+	// key 1: 49079 users
+	// key 2: 39049 users
+	// key 3: 34438 users
+	// key 4: 30945 users
 }
 
 func ExampleNewClient() {

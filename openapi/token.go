@@ -45,7 +45,7 @@ func (s staticSource) Token(context.Context) (*Token, error) { return s.t, nil }
 // WeChat returns the same token until 5 minutes before it expires, so any
 // number of instances can share an AppID without invalidating each other.
 type StableToken struct {
-	BaseURL    string // e.g. https://api.weixin.qq.com
+	BaseURL    string // default DefaultBaseURL
 	AppID      string
 	Secret     string
 	HTTPClient *http.Client
@@ -70,7 +70,7 @@ func (s *StableToken) fetch(ctx context.Context, force bool) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fetchToken(ctx, s.HTTPClient, http.MethodPost, s.BaseURL+"/cgi-bin/stable_token", body, s.secrets())
+	return fetchToken(ctx, s.HTTPClient, http.MethodPost, baseURL(s.BaseURL)+"/cgi-bin/stable_token", body, s.secrets())
 }
 
 // CredentialToken gets tokens from GET /cgi-bin/token. Each fetch invalidates
@@ -86,7 +86,7 @@ type CredentialToken struct {
 // Token fetches a new token.
 func (s *CredentialToken) Token(ctx context.Context) (*Token, error) {
 	q := url.Values{"grant_type": {"client_credential"}, "appid": {s.AppID}, "secret": {s.Secret}}
-	return fetchToken(ctx, s.HTTPClient, http.MethodGet, s.BaseURL+"/cgi-bin/token?"+q.Encode(), nil, s.secrets())
+	return fetchToken(ctx, s.HTTPClient, http.MethodGet, baseURL(s.BaseURL)+"/cgi-bin/token?"+q.Encode(), nil, s.secrets())
 }
 
 func (s *CredentialToken) secrets() []string { return []string{s.Secret} }
@@ -119,6 +119,14 @@ func (s *URLToken) secrets() []string {
 		out = append(out, vs...)
 	}
 	return out
+}
+
+// baseURL returns base, or DefaultBaseURL when it is empty.
+func baseURL(base string) string {
+	if base == "" {
+		return DefaultBaseURL
+	}
+	return strings.TrimSuffix(base, "/")
 }
 
 // defaultTokenLifetime is assumed when an answer gives no expires_in.

@@ -3,7 +3,6 @@ package openapi
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -63,11 +62,7 @@ type HTTPTransport struct {
 
 // RoundTrip sends req.
 func (t *HTTPTransport) RoundTrip(ctx context.Context, req *Request) (*Response, error) {
-	base := t.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	u := base + req.Method.Path
+	u := baseURL(t.BaseURL) + req.Method.Path
 	var secrets []string
 	if req.Token != "" {
 		param := t.TokenParam
@@ -187,4 +182,4 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 }
 
 // errNoTransport is returned by a Client built without NewClient.
-var errNoTransport = errors.New("openapi: a Client must be made with NewClient")
+var errNoTransport = &Error{Code: CodeConfig, Msg: "system args error: a Client must be made with NewClient"}

@@ -10,10 +10,6 @@ import (
 	"sync"
 )
 
-// DateLayout is the layout of WeChat's dates, yyyymmdd, for time.Time's
-// Format and time.ParseInLocation with CST.
-const DateLayout = "20060102"
-
 // The typed methods below take dates as WeChat does, yyyymmdd strings in
 // China Standard Time, and check them against the method's rule before any
 // request: a broken rule is an *Error with code 61500 (format) or 61501
@@ -114,10 +110,10 @@ func dated[T any](ctx context.Context, c *Client, name, beginDate, endDate strin
 	return typed[T](ctx, c, &m, params)
 }
 
-// typed calls m and decodes WeChat's answer into a T. The answer passes the
-// checks Call makes, so both accept and refuse the same answers; it is
-// decoded from WeChat's snake_case JSON, with secrets scrubbed as from Call's
-// result.
+// typed calls m and decodes WeChat's snake_case answer into a T, with
+// secrets scrubbed as from Call's result. The answer goes through Call's
+// checks first (their cloud-shaped result is dropped), so that both accept
+// and refuse the same answers.
 func typed[T any](ctx context.Context, c *Client, m *Method, p Params) (*T, error) {
 	var status int
 	raw, err := c.do(ctx, m, p, func(ctx context.Context, r *Response) ([]byte, *Error) {
