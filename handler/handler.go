@@ -69,7 +69,8 @@ func New(cfg Config) *Handler {
 	if h.cfg.CacheRedisURL != "" {
 		r, err := cache.NewRedis(h.cfg.CacheRedisURL, cache.RedisOptions{Logger: h.log, Now: h.now})
 		if err != nil {
-			h.err = errors.New("CACHE_REDIS_URL cannot be used: " + openapi.RedactURL(err.Error()))
+			// go-redis's reasons repeat parts of the URL, which may hold a password.
+			h.err = errors.New("CACHE_REDIS_URL is not a Redis URL go-redis accepts (redis://[user:password@]host:port/db)")
 			return h
 		}
 		store = r

@@ -111,12 +111,12 @@ type IdentityRule struct {
 var IdentityRules = []IdentityRule{
 	{"no end-user key at all (console, SCF API, timer, `make run`)", KindOwner, "always",
 		map[string]string{"TRIGGER_SRC": "timer"}},
-	{"`WX_OPENID` listed in `WX_CONTEXT_KEYS`, not empty", KindMiniProgram, "openid in `ADMIN_OPENIDS`",
+	{"`WX_OPENID` listed in `WX_CONTEXT_KEYS`, not empty", KindMiniProgram, "its openid in `ADMIN_OPENIDS` (exactly), or `ALLOW_ANY_CALLER=true`",
 		map[string]string{"WX_CONTEXT_KEYS": "WX_OPENID,WX_APPID", "WX_OPENID": "o1", "WX_APPID": "wx1"}},
-	{"`TCB_ISANONYMOUS_USER` present and not `false`", KindAnonymous, "nobody",
+	{"`TCB_ISANONYMOUS_USER` present and not `false`", KindAnonymous, "only with `ALLOW_ANY_CALLER=true`",
 		map[string]string{"TCB_CONTEXT_KEYS": "TCB_UUID,TCB_ISANONYMOUS_USER", "TCB_UUID": "u1", "TCB_ISANONYMOUS_USER": "true"}},
-	{"`TCB_CUSTOM_USER_ID` or else `TCB_UUID` listed in `TCB_CONTEXT_KEYS`, not empty", KindWebUser, "id in `ADMIN_UIDS`",
+	{"`TCB_CUSTOM_USER_ID` or else `TCB_UUID` listed in `TCB_CONTEXT_KEYS`, not empty", KindWebUser, "its id in `ADMIN_UIDS` (exactly), or `ALLOW_ANY_CALLER=true`",
 		map[string]string{"TCB_CONTEXT_KEYS": "TCB_UUID", "TCB_UUID": "u1"}},
 	{"any other end-user key (`WX_OPENID` empty or unlisted, only `WX_FROM_OPENID`, `WX_UNIONID`, an unlisted `TCB_UUID`, or a key listed but absent)",
-		KindUnverified, "nobody", map[string]string{"WX_CONTEXT_KEYS": "WX_FROM_OPENID", "WX_FROM_OPENID": "o2"}},
+		KindUnverified, "only with `ALLOW_ANY_CALLER=true`", map[string]string{"WX_CONTEXT_KEYS": "WX_FROM_OPENID", "WX_FROM_OPENID": "o2"}},
 }
