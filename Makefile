@@ -73,7 +73,7 @@ conformance:
 		[ -n "$$(git ls-files --others --exclude-standard -- conformance/golden)" ]; then \
 		echo "conformance: wx-server-sdk's answers differ from the committed golden files:"; \
 		git status --short -- conformance/golden; exit 1; fi
-	$(GO) test -count=1 -run '^TestConformance$$' ./conformance
+	$(GO) test -count=1 -run '^(TestConformance|TestGateway)$$' ./conformance
 
 ## bench: measure the function against the floor and its peers (bench/, a module of its own)
 ## and rewrite BENCHMARKS.md; installs wx-server-sdk for the Node row

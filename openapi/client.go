@@ -35,6 +35,12 @@ const (
 	MaxResult = 6_000_000
 )
 
+// bigAnswer is the size above which answers are converted one at a time;
+// the largest real one, the top 200 pages, is about 100 KB.
+const bigAnswer = 1 << 20
+
+var bigAnswers = make(chan struct{}, 1)
+
 // A Client calls the analysis methods. Make one with NewClient; it is safe
 // for concurrent use.
 type Client struct {
@@ -356,6 +362,16 @@ func answer(ctx context.Context, m *Method, r *Response) ([]byte, *Error) {
 	}
 	mediaType, _, _ := strings.Cut(r.ContentType, ";") // no need for package mime and its tables
 	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+	if len(r.Body) > bigAnswer {
+		// Converting a huge answer takes several times its size: one at a
+		// time, so that concurrent calls cannot exhaust a small instance.
+		select {
+		case bigAnswers <- struct{}{}:
+			defer func() { <-bigAnswers }()
+		case <-ctx.Done():
+			return nil, transportError(ctx, ctx.Err())
+		}
+	}
 	out, code, err := convert(ctx, m, r.Body)
 	var syntax *casing.SyntaxError
 	switch {
