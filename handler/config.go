@@ -186,7 +186,7 @@ func (c *Config) Check() error {
 	}
 	if c.APIBase == "" {
 		c.APIBase = openapi.DefaultBaseURL
-		if c.TokenMode == ModeNone || c.TokenMode == ModeCloudbase {
+		if c.TokenMode == ModeNone {
 			c.APIBase = "http://api.weixin.qq.com" // Cloud Run's open API service is plain HTTP
 		}
 	}

@@ -374,3 +374,30 @@ func TestDeadlineMargin(t *testing.T) {
 	assert.Equal(t, json.Number("-601008"), res["errCode"])
 	assert.True(t, time.Now().Before(dl), "answered before the platform's deadline")
 }
+
+// TestAutoMode: auto picks stable with an AppID and AppSecret, WeChat Cloud
+// Run's token when its file exists, else a cloud call; each with its base URL.
+func TestAutoMode(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cloudbase_access_token")
+	tests := []struct {
+		env        map[string]string
+		mode, base string
+	}{
+		{map[string]string{}, handler.ModeCloud, "https://api.weixin.qq.com"},
+		{map[string]string{"WECHAT_APPID": "wx1", "WECHAT_APPSECRET": "s"}, handler.ModeStable, "https://api.weixin.qq.com"},
+		{map[string]string{"WECHAT_TOKEN_FILE": file}, handler.ModeCloudbase, "https://api.weixin.qq.com"},
+		{map[string]string{"WECHAT_TOKEN_MODE": "none"}, handler.ModeNone, "http://api.weixin.qq.com"},
+		{map[string]string{"WECHAT_ACCESS_TOKEN": "t"}, handler.ModeStatic, "https://api.weixin.qq.com"},
+	}
+	require.NoError(t, os.WriteFile(file, []byte("token"), 0o600))
+	for _, tc := range tests {
+		cfg, err := handler.ConfigFromEnv(func(k string) string { return tc.env[k] })
+		require.NoError(t, err, "%v", tc.env)
+		assert.Equal(t, tc.mode, cfg.TokenMode, "%v", tc.env)
+		assert.Equal(t, tc.base, cfg.APIBase, "%v", tc.env)
+	}
+	require.NoError(t, os.Remove(file))
+	cfg, err := handler.ConfigFromEnv(func(k string) string { return map[string]string{"WECHAT_TOKEN_FILE": file}[k] })
+	require.NoError(t, err)
+	assert.Equal(t, handler.ModeCloud, cfg.TokenMode, "no file: a cloud call")
+}
