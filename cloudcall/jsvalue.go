@@ -224,93 +224,61 @@ func bigintNumber(text string) string {
 	return jsNumberString(f)
 }
 
-// writeBigint writes v as json-bigint 1.0.0's stringify does (§3.3).
-func writeBigint(w *bytes.Buffer, v *jsValue) {
-	switch v.kind {
-	case jsNull:
-		w.WriteString("null")
-	case jsBool:
-		w.WriteString(strconv.FormatBool(v.b))
-	case jsNumber:
-		w.WriteString(bigintNumber(v.num))
-	case jsString:
-		quoteBigint(w, v.str)
-	case jsArray:
-		w.WriteByte('[')
-		for i, e := range v.arr {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			writeBigint(w, e)
-		}
-		w.WriteByte(']')
-	case jsObjectKind:
-		w.WriteByte('{')
-		for i, k := range v.obj.ordered() {
-			if i > 0 {
-				w.WriteByte(',')
-			}
-			quoteBigint(w, k)
-			w.WriteByte(':')
-			writeBigint(w, v.obj.vals[k])
-		}
-		w.WriteByte('}')
-	}
+// A dialect is how one JavaScript serializer writes numbers and which
+// characters it escapes beyond '"', '\\' and the control characters.
+type dialect struct {
+	number func(v *jsValue) string
+	escape func(r rune) bool
 }
 
-// quoteBigint is json-bigint's quote: more escapes than JSON.stringify, lower-case hex.
-func quoteBigint(w *bytes.Buffer, s string) {
-	w.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			w.WriteString(`\"`)
-		case r == '\\':
-			w.WriteString(`\\`)
-		case r == '\b':
-			w.WriteString(`\b`)
-		case r == '\t':
-			w.WriteString(`\t`)
-		case r == '\n':
-			w.WriteString(`\n`)
-		case r == '\f':
-			w.WriteString(`\f`)
-		case r == '\r':
-			w.WriteString(`\r`)
-		case r < 0x20, r >= 0x7f && r <= 0x9f, r == 0xad, r >= 0x600 && r <= 0x604, r == 0x70f,
-			r == 0x17b4, r == 0x17b5, r >= 0x200c && r <= 0x200f, r >= 0x2028 && r <= 0x202f,
-			r >= 0x2060 && r <= 0x206f, r == 0xfeff, r >= 0xfff0 && r <= 0xffff:
-			fmt.Fprintf(w, `\u%04x`, r)
-		default:
-			w.WriteRune(r)
-		}
+var (
+	// bigint is json-bigint 1.0.0's stringify (§3.3): more escapes than
+	// JSON.stringify, numbers as written.
+	bigint = dialect{
+		number: func(v *jsValue) string { return bigintNumber(v.num) },
+		escape: func(r rune) bool {
+			return r >= 0x7f && r <= 0x9f || r == 0xad || r >= 0x600 && r <= 0x604 || r == 0x70f ||
+				r == 0x17b4 || r == 0x17b5 || r >= 0x200c && r <= 0x200f || r >= 0x2028 && r <= 0x202f ||
+				r >= 0x2060 && r <= 0x206f || r == 0xfeff || r >= 0xfff0 && r <= 0xffff
+		},
 	}
-	w.WriteByte('"')
-}
+	// stringify is JavaScript's JSON.stringify. Go strings from JSON text
+	// hold no lone surrogates (encoding/json turns them into U+FFFD), so
+	// none is escaped.
+	stringify = dialect{
+		number: func(v *jsValue) string {
+			if f := v.float(); !math.IsInf(f, 0) {
+				return jsNumberString(f)
+			}
+			return "null"
+		},
+		escape: func(rune) bool { return false },
+	}
+)
+
+// writeBigint writes v as json-bigint 1.0.0's stringify does (§3.3).
+func writeBigint(w *bytes.Buffer, v *jsValue) { bigint.write(w, v) }
 
 // writeStringify writes v as JavaScript's JSON.stringify does.
-func writeStringify(w *bytes.Buffer, v *jsValue) {
+func writeStringify(w *bytes.Buffer, v *jsValue) { stringify.write(w, v) }
+
+func (d dialect) write(w *bytes.Buffer, v *jsValue) {
 	switch v.kind {
 	case jsNull:
 		w.WriteString("null")
 	case jsBool:
 		w.WriteString(strconv.FormatBool(v.b))
 	case jsNumber:
-		f := v.float()
-		if math.IsInf(f, 0) {
-			w.WriteString("null")
-		} else {
-			w.WriteString(jsNumberString(f))
-		}
+		w.WriteString(d.number(v))
 	case jsString:
-		quoteStringify(w, v.str)
+		d.quote(w, v.str)
 	case jsArray:
 		w.WriteByte('[')
 		for i, e := range v.arr {
 			if i > 0 {
 				w.WriteByte(',')
 			}
-			writeStringify(w, e)
+			d.write(w, e)
 		}
 		w.WriteByte(']')
 	case jsObjectKind:
@@ -319,17 +287,17 @@ func writeStringify(w *bytes.Buffer, v *jsValue) {
 			if i > 0 {
 				w.WriteByte(',')
 			}
-			quoteStringify(w, k)
+			d.quote(w, k)
 			w.WriteByte(':')
-			writeStringify(w, v.obj.vals[k])
+			d.write(w, v.obj.vals[k])
 		}
 		w.WriteByte('}')
 	}
 }
 
-// quoteStringify is JSON.stringify's string quoting. Go strings from JSON text hold no
-// lone surrogates (encoding/json turns them into U+FFFD), so none is escaped here.
-func quoteStringify(w *bytes.Buffer, s string) {
+// quote writes s as a JSON string: short escapes where JavaScript has them,
+// lower-case \u00xx for the other control characters and what d escapes.
+func (d dialect) quote(w *bytes.Buffer, s string) {
 	w.WriteByte('"')
 	for _, r := range s {
 		switch {
@@ -347,7 +315,7 @@ func quoteStringify(w *bytes.Buffer, s string) {
 			w.WriteString(`\f`)
 		case r == '\r':
 			w.WriteString(`\r`)
-		case r < 0x20:
+		case r < 0x20 || d.escape(r):
 			fmt.Fprintf(w, `\u%04x`, r)
 		default:
 			w.WriteRune(r)
