@@ -150,8 +150,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if v := strings.TrimSpace(getenv("HTTP_TIMEOUT")); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			errs = append(errs, errors.New("HTTP_TIMEOUT must be a duration such as 10s"))
+		if err != nil || d < 2*deadlineMargin {
+			errs = append(errs, errors.New("HTTP_TIMEOUT must be a duration of at least 200ms, such as 10s"))
 		}
 		c.HTTPTimeout = d
 	}

@@ -28,7 +28,7 @@ func decodeParams(m *openapi.Method, ev map[string]any) (openapi.Params, *openap
 	for k := range ignored {
 		delete(ev, k)
 	}
-	if path := nullAt(ev, ""); path != "" {
+	if path := nullAt(ev); path != "" {
 		return nil, invalidArgs(excerpt(path, 80) + " must not be null")
 	}
 	params := m.Params()
@@ -84,11 +84,28 @@ func unknownMessage(m *openapi.Method, key string, known, unset []string) string
 	return msg
 }
 
-// nullAt returns the path of the first null value in v, or "".
-func nullAt(v any, path string) string {
+// nullAt returns the path of the first null value in v, or "". The path is
+// built once, at the end: building it level by level would cost the square
+// of a deep event's size.
+func nullAt(v any) string {
+	var path []string
+	if !findNull(v, &path) {
+		return ""
+	}
+	var b strings.Builder
+	for i, p := range path {
+		if i > 0 && !strings.HasPrefix(p, "[") {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+func findNull(v any, path *[]string) bool {
 	switch t := v.(type) {
 	case nil:
-		return path
+		return true
 	case map[string]any:
 		keys := make([]string, 0, len(t))
 		for k := range t {
@@ -96,22 +113,22 @@ func nullAt(v any, path string) string {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			p := k
-			if path != "" {
-				p = path + "." + k
+			*path = append(*path, k)
+			if findNull(t[k], path) {
+				return true
 			}
-			if n := nullAt(t[k], p); n != "" {
-				return n
-			}
+			*path = (*path)[:len(*path)-1]
 		}
 	case []any:
 		for i, e := range t {
-			if n := nullAt(e, path+"["+strconv.Itoa(i)+"]"); n != "" {
-				return n
+			*path = append(*path, "["+strconv.Itoa(i)+"]")
+			if findNull(e, path) {
+				return true
 			}
+			*path = (*path)[:len(*path)-1]
 		}
 	}
-	return ""
+	return false
 }
 
 // valueAt follows a mapstructure path such as "params[0].field" into v.

@@ -182,14 +182,16 @@ func (h *Handler) serve(ctx context.Context, ev map[string]any, decodeErr *opena
 			api, rec.action = m.API(), m.Name
 		}
 	}
+	// Who calls first: a caller who may not call learns nothing more, not
+	// even that the function is misconfigured.
+	if e := h.authorize(caller); e != nil {
+		return nil, e.WithAPI(api)
+	}
 	switch {
 	case h.err != nil:
 		return nil, h.configError().WithAPI(api)
 	case decodeErr != nil:
 		return nil, decodeErr
-	}
-	if e := h.authorize(caller); e != nil {
-		return nil, e.WithAPI(api)
 	}
 	if h.cfg.TokenMode == ModeCloud {
 		ctx = cloudcall.NewContext(ctx, cloudcall.Resolve(env, h.lookupEnv))
@@ -200,11 +202,7 @@ func (h *Handler) serve(ctx context.Context, ev map[string]any, decodeErr *opena
 	case "series":
 		return h.series(ctx, ev, env, rec)
 	}
-	res, e := h.one(ctx, ev, env, rec)
-	if e != nil {
-		return nil, e
-	}
-	return res, nil
+	return h.one(ctx, ev, env, rec)
 }
 
 func (h *Handler) configError() *openapi.Error {
