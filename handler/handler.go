@@ -37,6 +37,7 @@ type Handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	lookupEnv func(string) (string, bool)
+	appScope  string // the cache scope outside cloud mode: whose data this function reads
 }
 
 // New returns a handler for cfg. If cfg does not check out, the handler
@@ -59,6 +60,7 @@ func New(cfg Config) *Handler {
 	if hc == nil {
 		hc = openapi.DefaultHTTPClient()
 	}
+	h.appScope = "appid:" + h.cfg.AppID + ":" + h.cfg.TokenMode + ":" + h.cfg.APIBase + ":" + h.cfg.TokenURL
 	if h.client, h.err = h.cfg.client(hc, h.log, h.now); h.err != nil {
 		return h
 	}
@@ -272,7 +274,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 				}
 			}()
 			var st openapi.CallStats
-			out, err := h.client.Call(openapi.WithStats(ctx, &st), &m, params)
+			out, err := h.client.CallBody(openapi.WithStats(ctx, &st), &m, body)
 			mu.Lock()
 			stats = st
 			mu.Unlock()
@@ -296,7 +298,7 @@ func (h *Handler) scope(cenv *cloudcall.Env, env map[string]string) string {
 	if cenv != nil {
 		return "env:" + cenv.EnvID + ":" + env["WX_APPID"] + ":" + env["WX_FROM_APPID"]
 	}
-	return "appid:" + h.cfg.AppID + ":" + h.cfg.TokenMode + ":" + h.cfg.APIBase + ":" + h.cfg.TokenURL
+	return h.appScope
 }
 
 func asError(err error) *openapi.Error {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/wxanalysis/wxanalysis/casing"
 )
@@ -216,6 +217,19 @@ func (c *Client) do(ctx context.Context, m *Method, params Params,
 	return out, nil
 }
 
+// CallBody is Call for parameters already checked with Check and encoded
+// with RequestBody, as a caller that keys a cache by the body has them.
+func (c *Client) CallBody(ctx context.Context, m *Method, body []byte) ([]byte, error) {
+	if c == nil || c.transport == nil {
+		return nil, errNoTransport
+	}
+	out, e := c.call(ctx, m, body, func(ctx context.Context, r *Response) ([]byte, *Error) { return answer(ctx, m, r) })
+	if e != nil {
+		return nil, e.WithAPI(m.API())
+	}
+	return out, nil
+}
+
 // RequestBody returns the snake_case JSON body WeChat receives for params.
 func RequestBody(params Params) ([]byte, error) {
 	b, err := marshal(params)
@@ -335,7 +349,7 @@ func (c *Client) pause(ctx context.Context, attempt int, retryAfter time.Duratio
 	d := c.backoff << (attempt - 1)
 	d = d/2 + time.Duration(c.jitter(int64(d/2)+1)) // jitter: instances that failed together do not retry together
 	d = max(d, retryAfter)
-	if dl, ok := ctx.Deadline(); ok && dl.Sub(c.now()) < d {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d { // deadlines are the wall clock's
 		return false
 	}
 	return c.sleep(ctx, d)
@@ -522,9 +536,14 @@ func (c *Client) scrubResult(out []byte, extra []string) []byte {
 	if len(extra) == 0 && len(known) == 0 {
 		return out
 	}
-	text := string(out)
-	if scrubbed := scrub(text, extra, known); scrubbed != text {
-		return []byte(scrubbed)
+	// Read only, and only for the search: no copy of the result.
+	text := unsafe.String(unsafe.SliceData(out), len(out))
+	for _, list := range [][]string{extra, known} {
+		for _, v := range list {
+			if len(v) >= minSecret && strings.Contains(text, v) {
+				return []byte(scrub(text, extra, known))
+			}
+		}
 	}
 	return out
 }

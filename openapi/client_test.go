@@ -489,46 +489,54 @@ func (c *clock) advance(d time.Duration) {
 func TestTokenCacheRefreshesAheadInTheBackground(t *testing.T) {
 	clk := newClock()
 	var calls atomic.Int64
-	gate := make(chan struct{}, 10)
+	gate := make(chan struct{})
+	done := make(chan struct{}, 10)
 	fail := atomic.Bool{}
-	src := tokenFunc(func(context.Context) (*openapi.Token, error) {
+	src := tokenFunc(func(ctx context.Context) (*openapi.Token, error) {
 		n := calls.Add(1)
-		if n > 1 {
-			<-gate // a stalled token endpoint, until the test lets it answer
+		failing := fail.Load()
+		defer func() { done <- struct{}{} }()
+		if n == 2 {
+			select { // a stalled token endpoint, until the test lets it answer
+			case <-gate:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 		}
-		if fail.Load() {
+		if failing {
 			return nil, &openapi.Error{Code: -1, Msg: "system error"}
 		}
 		return &openapi.Token{AccessToken: fmt.Sprint("T", n), Expiry: clk.Now().Add(2 * time.Hour)}, nil
 	})
 	c := openapi.NewTokenCache(src, openapi.DefaultRefreshMargin)
 	c.SetClock(clk.Now)
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
 	t1, err := c.Token(ctx)
 	require.NoError(t, err)
+	<-done
 	clk.advance(2*time.Hour - 5*time.Minute - time.Second)
 	t2, _ := c.Token(ctx)
-	assert.Same(t, t1, t2, "reused until 5 minutes before expiry")
+	assert.Equal(t, t1.AccessToken, t2.AccessToken, "reused until 5 minutes before expiry")
 	assert.EqualValues(t, 1, calls.Load())
 
-	clk.advance(2 * time.Second) // inside the last 5 minutes
 	fail.Store(true)
+	clk.advance(2 * time.Second) // inside the last 5 minutes
 	for range 3 {
 		t3, err := c.Token(ctx)
 		require.NoError(t, err, "the cached token is valid: served while the refresh stalls")
 		assert.Equal(t, "T1", t3.AccessToken)
 	}
-	require.Eventually(t, func() bool { return calls.Load() == 2 }, 5*time.Second, time.Millisecond, "one refresh, in the background")
-	gate <- struct{}{} // the refresh fails; T1 is still valid and still served
+	close(gate) // the refresh fails; T1 is still valid and still served
+	<-done
+	assert.EqualValues(t, 2, calls.Load(), "one refresh, in the background")
 	t4, err := c.Token(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "T1", t4.AccessToken)
 
 	// Past T1's expiry there is no valid token: callers wait for a fetch.
-	clk.advance(5 * time.Minute)
 	fail.Store(false)
-	gate <- struct{}{}
-	gate <- struct{}{}
+	clk.advance(5 * time.Minute)
 	t5, err := c.Token(ctx)
 	require.NoError(t, err)
 	assert.NotEqual(t, "T1", t5.AccessToken)

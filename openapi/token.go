@@ -226,16 +226,21 @@ type TokenCache struct {
 	mu        sync.Mutex
 	tok       *Token
 	refreshAt time.Time // when tok is to be replaced; zero: never
-	rejected  string    // the last token WeChat rejected
+	latest    string    // the token last cached, even if evicted since
+	refused   []string  // the tokens WeChat refused lately, since the last good one
 	flight    *flight
 	known     atomic.Pointer[[]string] // secrets: the source's, and recent tokens
 }
 
 type flight struct {
-	done chan struct{}
-	tok  *Token
-	err  error
+	done    chan struct{}
+	tok     *Token
+	err     error
+	refused []string // what was refused when it began
 }
+
+// maxRefused bounds the refused tokens remembered.
+const maxRefused = 4
 
 // NewTokenCache returns a cache in front of src that refreshes tokens margin
 // before they expire, or halfway through their life if that is sooner.
@@ -307,9 +312,9 @@ func (c *TokenCache) Token(ctx context.Context) (*Token, error) {
 }
 
 func (c *TokenCache) startLocked() *flight {
-	f := &flight{done: make(chan struct{})}
+	f := &flight{done: make(chan struct{}), refused: slices.Clone(c.refused)}
 	c.flight = f
-	go c.fetch(f, c.tok, c.rejected)
+	go c.fetch(f, c.tok)
 	return f
 }
 
@@ -318,16 +323,23 @@ func (c *TokenCache) startLocked() *flight {
 // error is non-nil when there is none, or no other than tok.
 func (c *TokenCache) Reject(ctx context.Context, tok string) (*Token, error) {
 	c.mu.Lock()
-	switch {
-	case c.tok != nil && c.tok.AccessToken == tok:
-		c.tok, c.rejected = nil, tok
-		c.detachLocked()
-	case c.tok == nil && c.rejected != tok:
+	if c.tok != nil && c.tok.AccessToken == tok {
+		c.tok = nil
+	}
+	// A token older than the latest was already replaced: nothing to do.
+	if c.tok == nil && tok == c.latest {
+		if !slices.Contains(c.refused, tok) {
+			c.refused = append(c.refused, tok)
+			if len(c.refused) > maxRefused {
+				c.refused = c.refused[1:]
+			}
+		}
 		// A fetch begun before this rejection would not know of it, and
-		// could bring the refused token back: later callers wait for a
-		// fetch that does.
-		c.rejected = tok
-		c.detachLocked()
+		// could bring the refused token back: later callers wait for one
+		// that does.
+		if c.flight != nil && !slices.Contains(c.flight.refused, tok) {
+			c.detachLocked()
+		}
 	}
 	c.mu.Unlock()
 	t, err := c.Token(ctx)
@@ -346,20 +358,20 @@ func (c *TokenCache) detachLocked() { c.flight = nil }
 
 var errSameToken = errors.New("the token source has no other token")
 
-func (c *TokenCache) fetch(f *flight, old *Token, rejected string) {
+func (c *TokenCache) fetch(f *flight, old *Token) {
 	ctx, cancel := context.WithTimeout(context.Background(), TokenFetchTimeout)
 	defer cancel()
 	start := c.now()
 	reason := "first"
 	switch {
-	case rejected != "":
+	case len(f.refused) > 0:
 		reason = "rejected"
 	case old != nil:
 		reason = "expiring"
 	}
 	t, err := c.sourceToken(ctx, false)
 	forced, held := false, time.Time{}
-	if err == nil && rejected != "" && t.AccessToken == rejected {
+	if err == nil && slices.Contains(f.refused, t.AccessToken) {
 		// The source still hands out the token WeChat refused: for a stable
 		// token, only a force refresh replaces it.
 		if _, ok := c.src.(forceRefresher); ok {
@@ -393,15 +405,16 @@ func (c *TokenCache) fetch(f *flight, old *Token, rejected string) {
 		c.flight = nil
 		switch {
 		case err == nil:
-			c.tok, c.refreshAt = t, c.refreshTime(now, t)
-			if t.AccessToken == rejected && !held.IsZero() {
+			c.tok, c.refreshAt, c.latest = t, c.refreshTime(now, t), t.AccessToken
+			switch {
+			case !slices.Contains(c.refused, t.AccessToken):
+				c.refused = nil
+			case !held.IsZero():
 				// Refused, and no force allowed yet: keep it only until one is.
 				c.refreshAt = held
-			} else if t.AccessToken != rejected {
-				c.rejected = ""
 			}
 			c.remember(t.AccessToken)
-		case old != nil && (old.Expiry.IsZero() || now.Before(old.Expiry)) && rejected == "":
+		case old != nil && (old.Expiry.IsZero() || now.Before(old.Expiry)) && len(f.refused) == 0:
 			// Keep serving the old token while it is still valid: the fetch
 			// failed, the token did not.
 			c.tok = old
