@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-viper/mapstructure/v2"
 
@@ -27,6 +28,9 @@ func decodeParams(m *openapi.Method, ev map[string]any) (openapi.Params, *openap
 	// already read: drop what is not a parameter in place.
 	for k := range ignored {
 		delete(ev, k)
+	}
+	if p := m.Params(); decodeStrings(p, ev) {
+		return p, nil
 	}
 	if path := nullAt(ev); path != "" {
 		return nil, invalidArgs(excerpt(path, 80) + " must not be null")
@@ -215,3 +219,44 @@ func describe(v any) string {
 
 // quote echoes a caller's value: quoted, and cut short if long.
 func quote(s string) string { return openapi.Excerpt(s, 40) }
+
+// stringFields holds, per parameter type, its fields if all are strings
+// (the Dates of ten methods of eleven), or nil.
+var stringFields sync.Map // reflect.Type → []stringField
+
+type stringField struct {
+	index int
+	name  string
+}
+
+// decodeStrings fills params when ev holds exactly its fields, each a
+// string: the common case, without mapstructure's cost. Anything else is
+// left to mapstructure, with its messages.
+func decodeStrings(params openapi.Params, ev map[string]any) bool {
+	v := reflect.ValueOf(params).Elem()
+	cached, ok := stringFields.Load(v.Type())
+	if !ok {
+		var fs []stringField
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if f.Type.Kind() != reflect.String {
+				fs = nil
+				break
+			}
+			fs = append(fs, stringField{i, f.Tag.Get("mapstructure")})
+		}
+		cached, _ = stringFields.LoadOrStore(v.Type(), fs)
+	}
+	fs := cached.([]stringField)
+	if fs == nil || len(ev) != len(fs) {
+		return false
+	}
+	for _, f := range fs {
+		s, ok := ev[f.name].(string)
+		if !ok {
+			return false
+		}
+		v.Field(f.index).SetString(s)
+	}
+	return true
+}
