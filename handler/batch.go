@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/wxanalysis/wxanalysis/openapi"
 )
@@ -91,14 +92,16 @@ func (h *Handler) fanOut(ctx context.Context, items []map[string]any, env map[st
 	)
 	sem := make(chan struct{}, h.cfg.Concurrency)
 	for i, item := range items {
+		acquired := false
 		select {
 		case sem <- struct{}{}:
+			acquired = true
 		case <-ctx.Done():
 		}
 		mu.Lock()
 		stop := quota
 		mu.Unlock()
-		if ctx.Err() != nil || stop != nil {
+		if expired(ctx) || stop != nil {
 			e := stop
 			if e == nil {
 				e = &openapi.Error{Code: openapi.CodeTimeout, Msg: "server-side request timed out: not started before the deadline"}
@@ -107,7 +110,7 @@ func (h *Handler) fanOut(ctx context.Context, items []map[string]any, env map[st
 				e = e.WithAPI(api)
 			}
 			results[i] = e.Result()
-			if ctx.Err() == nil {
+			if acquired {
 				<-sem
 			}
 			continue
@@ -148,6 +151,13 @@ func (h *Handler) fanOut(ctx context.Context, items []map[string]any, env map[st
 	return append(out, `:ok","errCode":0}`...)
 }
 
+// expired reports whether ctx has ended or reached its deadline: the timer
+// that ends it may not have fired yet.
+func expired(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(dl)
+}
+
 // itemAPI is the API an item names, for its error's errMsg; "" if none.
 func itemAPI(item map[string]any) string {
 	action, _ := item["action"].(string)
@@ -161,7 +171,7 @@ func itemAPI(item map[string]any) string {
 func unknownKey(ev map[string]any, action string, keys ...string) string {
 	var unknown []string
 	for k := range ev {
-		if k == "action" || k == "userInfo" || k == "tcbContext" || slices.Contains(keys, k) {
+		if ignored[k] || slices.Contains(keys, k) {
 			continue
 		}
 		unknown = append(unknown, k)

@@ -238,6 +238,11 @@ func (c *Config) Check() error {
 			errs = append(errs, errors.New("CACHE_REDIS_URL must be a redis:// or rediss:// URL"))
 		}
 	}
+	if c.CacheRedisURL != "" && c.AppID == "" && c.TokenMode != ModeCloud {
+		// A shared cache keys answers by whose they are: in cloud mode the
+		// environment and the caller's AppID, otherwise WECHAT_APPID.
+		errs = append(errs, fmt.Errorf("CACHE_REDIS_URL needs WECHAT_APPID with WECHAT_TOKEN_MODE=%s, so that one Mini Program's answers are never served to another", c.TokenMode))
+	}
 	if !c.cacheTTLSet && c.CacheTTL == 0 {
 		c.CacheTTL = DefaultCacheTTL
 	}
@@ -271,6 +276,9 @@ func (c *Config) autoMode() string {
 	}
 	if _, err := stat(c.TokenFile); err == nil {
 		return ModeCloudbase
+	}
+	if c.CloudRun {
+		return ModeNone // WeChat Cloud Run: its open API service adds the token
 	}
 	return ModeCloud
 }

@@ -37,7 +37,7 @@ type Handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	lookupEnv func(string) (string, bool)
-	appScope  string // the cache scope outside cloud mode: whose data this function reads
+	appScope  string // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
 }
 
 // New returns a handler for cfg. If cfg does not check out, the handler
@@ -60,7 +60,7 @@ func New(cfg Config) *Handler {
 	if hc == nil {
 		hc = openapi.DefaultHTTPClient()
 	}
-	h.appScope = "appid:" + h.cfg.AppID + ":" + h.cfg.TokenMode + ":" + h.cfg.APIBase + ":" + h.cfg.TokenURL
+	h.appScope = "appid:" + h.cfg.AppID
 	if h.client, h.err = h.cfg.client(hc, h.log, h.now); h.err != nil {
 		return h
 	}
@@ -109,6 +109,7 @@ const deadlineMargin = 100 * time.Millisecond
 type record struct {
 	mu     sync.Mutex // batch items report concurrently
 	caller string
+	id     string // the caller's openid or user id: kept out of the log line
 	action string
 	code   int    // errCode
 	reason string // the failure's errMsg, secret-free
@@ -175,7 +176,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 // serve answers a decoded event (or its decoding error) from caller.
 func (h *Handler) serve(ctx context.Context, ev map[string]any, decodeErr *openapi.Error, caller Caller,
 	env map[string]string, rec *record) ([]byte, *openapi.Error) {
-	rec.caller = caller.Kind
+	rec.caller, rec.id = caller.Kind, caller.ID
 	api := "analysis"
 	if ev != nil {
 		action, _ := ev["action"].(string)
@@ -296,7 +297,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 // answers must never be served to another.
 func (h *Handler) scope(cenv *cloudcall.Env, env map[string]string) string {
 	if cenv != nil {
-		return "env:" + cenv.EnvID + ":" + env["WX_APPID"] + ":" + env["WX_FROM_APPID"]
+		return "env:" + cenv.EnvID + ":" + listed(env, "WX_APPID") + ":" + listed(env, "WX_FROM_APPID")
 	}
 	return h.appScope
 }
@@ -313,7 +314,7 @@ func asError(err error) *openapi.Error {
 }
 
 // logInvocation writes the invocation's one log line: never a token, a
-// secret, a parameter value or the caller's openid.
+// secret or the caller's id; parameters only as a failure's reason quotes them.
 func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duration) {
 	level := slog.LevelInfo
 	if rec.code != 0 {
@@ -330,7 +331,11 @@ func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duratio
 		slog.Int("errCode", rec.code), slog.Int("attempts", rec.stats.Attempts),
 		slog.Float64("latency_ms", float64(d.Microseconds())/1000))
 	if rec.reason != "" {
-		attrs = append(attrs, slog.String("reason", excerpt(rec.reason, 300)))
+		reason := rec.reason
+		if rec.id != "" {
+			reason = strings.ReplaceAll(reason, rec.id, "<caller>") // a refusal names whom it refused
+		}
+		attrs = append(attrs, slog.String("reason", excerpt(reason, 300)))
 	}
 	if rec.cache != "" {
 		attrs = append(attrs, slog.String("cache", string(rec.cache)))

@@ -388,6 +388,8 @@ func TestAutoMode(t *testing.T) {
 		{map[string]string{"WECHAT_TOKEN_FILE": file}, handler.ModeCloudbase, "https://api.weixin.qq.com"},
 		{map[string]string{"WECHAT_TOKEN_MODE": "none"}, handler.ModeNone, "http://api.weixin.qq.com"},
 		{map[string]string{"WECHAT_ACCESS_TOKEN": "t"}, handler.ModeStatic, "https://api.weixin.qq.com"},
+		{map[string]string{"CBR_ENV_ID": "prod-1"}, handler.ModeNone, "http://api.weixin.qq.com"},
+		{map[string]string{"CBR_ENV_ID": "prod-1", "WECHAT_TOKEN_FILE": file}, handler.ModeCloudbase, "https://api.weixin.qq.com"},
 	}
 	require.NoError(t, os.WriteFile(file, []byte("token"), 0o600))
 	for _, tc := range tests {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/wxanalysis/wxanalysis/openapi"
@@ -72,10 +73,13 @@ type request struct {
 	path   string
 	header http.Header
 	body   []byte
-	// pathAction: the path's last segment names the action (function URLs:
-	// POST /getWeeklyRetain). Off for callContainer, whose path is the front
-	// end's own choice and whose body is the whole event.
-	pathAction bool
+	// event: it came as an HTTP event (function URLs): the path's last
+	// segment names the action (POST /getWeeklyRetain), and no header is a
+	// platform's, since whoever invokes the function writes the whole event.
+	// Served directly (callContainer), the path is the front end's own
+	// choice and the body is the whole event.
+	event     bool
+	badBase64 bool
 }
 
 // serveHTTP answers an HTTP event.
@@ -87,7 +91,7 @@ func (h *Handler) serveHTTP(ctx context.Context, payload []byte, rec *record) []
 		rec.status = http.StatusBadRequest
 		return httpResponse(rec.status, e.Result())
 	}
-	req := &request{method: ev.HTTPMethod, path: ev.Path, header: make(http.Header, len(ev.Headers)), pathAction: true}
+	req := &request{method: ev.HTTPMethod, path: ev.Path, header: make(http.Header, len(ev.Headers)), event: true}
 	for k, v := range ev.Headers {
 		req.header.Set(k, v)
 	}
@@ -95,13 +99,21 @@ func (h *Handler) serveHTTP(ctx context.Context, payload []byte, rec *record) []
 	if ev.IsBase64Encoded && len(body) <= base64.StdEncoding.EncodedLen(MaxHTTPBody) {
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
-			body = nil
-			req.method = "" // answered below as a bad body
+			body, req.badBase64 = nil, true
 		}
 	}
 	req.body = body
 	status, res := h.serveRequest(ctx, req, rec)
-	return httpResponse(status, res)
+	out := httpResponse(status, res)
+	if len(out) > openapi.MaxResult {
+		// Escaped into the event's body, the result grew past what SCF returns.
+		e := &openapi.Error{Code: openapi.CodeInternal, Msg: "system error: the HTTP response is " + strconv.Itoa(len(out)) +
+			" bytes, more than the " + strconv.Itoa(openapi.MaxResult) + " a cloud function may return; ask for less"}
+		rec.fail(e)
+		rec.status = http.StatusBadGateway
+		out = httpResponse(rec.status, e.Result())
+	}
+	return out
 }
 
 // serveRequest authenticates an HTTP request, then answers the event its
@@ -123,8 +135,8 @@ func (h *Handler) serveRequest(ctx context.Context, req *request, rec *record) (
 }
 
 func (h *Handler) httpCall(ctx context.Context, req *request, rec *record) (int, []byte, *openapi.Error) {
-	caller := callerOfHTTP(req.header, h.cfg.CloudRun)
-	rec.caller = caller.Kind
+	caller := callerOfHTTP(req.header, h.cfg.CloudRun && !req.event)
+	rec.caller, rec.id = caller.Kind, caller.ID
 	if caller.Kind == KindHTTP {
 		if len(h.cfg.HTTPAPIKeys) == 0 {
 			return 0, nil, denied("HTTP access is off; set HTTP_API_KEYS to allow it")
@@ -139,10 +151,10 @@ func (h *Handler) httpCall(ctx context.Context, req *request, rec *record) (int,
 	} else if e := h.authorize(caller); e != nil {
 		return 0, nil, e
 	}
+	if req.badBase64 {
+		return 0, nil, invalidArgs("the body is marked isBase64Encoded but is not base64")
+	}
 	if req.method != http.MethodPost {
-		if req.method == "" {
-			return 0, nil, invalidArgs("the body is marked isBase64Encoded but is not base64")
-		}
 		return http.StatusMethodNotAllowed, nil, invalidArgs("use POST, not " + quote(req.method))
 	}
 	if len(req.body) > MaxHTTPBody {
@@ -156,7 +168,7 @@ func (h *Handler) httpCall(ctx context.Context, req *request, rec *record) (int,
 	if e != nil {
 		return 0, nil, invalidArgs("the body must be a JSON object: an event such as {\"action\": \"getWeeklyRetain\", \"beginDate\": \"20170306\", \"endDate\": \"20170312\"}")
 	}
-	if action := strings.Trim(req.path, "/"); req.pathAction && action != "" {
+	if action := strings.Trim(req.path, "/"); req.event && action != "" {
 		action = action[strings.LastIndexByte(action, '/')+1:]
 		if a, ok := ev["action"]; ok && a != action {
 			return 0, nil, invalidArgs("the action in the path and the one in the body differ")

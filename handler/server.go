@@ -58,7 +58,9 @@ func Serve(ctx context.Context, h *Handler, addr string, grace time.Duration, re
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// ReadTimeout: a client trickling its body holds nothing past a request's own deadline.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: h.cfg.HTTPTimeout,
+		IdleTimeout: 2 * time.Minute}
 	if ready != nil {
 		ready(l.Addr())
 	}

@@ -3,6 +3,7 @@ package openapi
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"github.com/wxanalysis/wxanalysis/cloudcall"
 )
@@ -44,7 +45,10 @@ func (t *CloudCall) RoundTrip(ctx context.Context, req *Request) (*Response, err
 		msg := scrub(ce.ErrMsg, secrets)
 		return nil, &Error{Code: ce.Code, Msg: msg, errMsg: msg, err: ce}
 	}
-	return &Response{Status: 200, ContentType: r.ContentType, Body: r.Data, NoRetry: true, Secrets: secrets}, nil
+	if len(r.Data) > MaxAnswer {
+		return nil, tooLarge(http.StatusOK)
+	}
+	return &Response{Status: http.StatusOK, ContentType: r.ContentType, Body: r.Data, NoRetry: true, Secrets: secrets}, nil
 }
 
 // CloudCallReady reports why an invocation cannot make a cloud call of m, or

@@ -256,12 +256,13 @@ func RedactURL(rawURL string) string {
 	return u.String()
 }
 
-// Redact returns err with the URL of any *url.Error in its chain redacted,
-// keeping the chain (Timeout, Unwrap) intact, as go-github's sanitizeURL does.
+// Redact returns err, or when its chain holds a *url.Error, a copy of that
+// error with its URL redacted, keeping Timeout and Unwrap, as go-github's
+// sanitizeURL does. err itself is never changed: it may be shared.
 func Redact(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		ue.URL = RedactURL(ue.URL)
+		return &url.Error{Op: ue.Op, URL: RedactURL(ue.URL), Err: ue.Err}
 	}
 	return err
 }

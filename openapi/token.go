@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -540,7 +541,12 @@ type FileToken struct {
 func (s *FileToken) Token(context.Context) (*Token, error) {
 	b, err := os.ReadFile(s.Path)
 	if err != nil {
-		return nil, &Error{Code: CodeConfig, Msg: "system args error: the token file cannot be read: " + errors.Unwrap(err).Error()}
+		reason := err
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			reason = pe.Err // the path is the configuration's, not the caller's business
+		}
+		return nil, &Error{Code: CodeConfig, Msg: "system args error: the token file cannot be read: " + reason.Error()}
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
