@@ -228,6 +228,7 @@ type TokenCache struct {
 	tok       *Token
 	refreshAt time.Time // when tok is to be replaced; zero: never
 	latest    string    // the token last cached, even if evicted since
+	heldUntil time.Time // tok was refused and cannot be force-refreshed before then
 	refused   []string  // the tokens WeChat refused lately, since the last good one
 	flight    *flight
 	known     atomic.Pointer[[]string] // secrets: the source's, and recent tokens
@@ -293,6 +294,14 @@ func (c *TokenCache) Token(ctx context.Context) (*Token, error) {
 	c.mu.Lock()
 	now := c.now()
 	if t := c.tok; t != nil && (t.Expiry.IsZero() || now.Before(t.Expiry)) {
+		if now.Before(c.heldUntil) {
+			// WeChat refused it and no force refresh is allowed yet: sending
+			// it would only waste a call of the day's quota.
+			held := c.heldUntil
+			c.mu.Unlock()
+			return nil, &Error{Code: CodeInvalidCred, Msg: "access_token: WeChat refused the current access token, " +
+				"and no force refresh is allowed before " + held.In(CST).Format("15:04:05") + " China Standard Time"}
+		}
 		if !c.refreshAt.IsZero() && !now.Before(c.refreshAt) && c.flight == nil {
 			c.startLocked() // refresh ahead, in the background
 		}
@@ -406,13 +415,14 @@ func (c *TokenCache) fetch(f *flight, old *Token) {
 		c.flight = nil
 		switch {
 		case err == nil:
-			c.tok, c.refreshAt, c.latest = t, c.refreshTime(now, t), t.AccessToken
+			c.tok, c.refreshAt, c.latest, c.heldUntil = t, c.refreshTime(now, t), t.AccessToken, time.Time{}
 			switch {
 			case !slices.Contains(c.refused, t.AccessToken):
 				c.refused = nil
 			case !held.IsZero():
-				// Refused, and no force allowed yet: keep it only until one is.
-				c.refreshAt = held
+				// Refused, and no force allowed yet: keep it only until one
+				// is, and send it nowhere meanwhile.
+				c.refreshAt, c.heldUntil = held, held
 			}
 			c.remember(t.AccessToken)
 		case old != nil && (old.Expiry.IsZero() || now.Before(old.Expiry)) && len(f.refused) == 0:
