@@ -76,6 +76,12 @@ func New(cfg Config) *Handler {
 			return h
 		}
 		store = r
+		if tokens := h.client.Tokens(); tokens != nil && h.cfg.TokenMode == ModeStable {
+			// WeChat counts force refreshes per AppID: count them where every
+			// instance sees them.
+			tokens.SetForceBudget(r.ForceBudget(h.cfg.AppID, openapi.DefaultForcesPerDay, openapi.ForceRefreshInterval,
+				openapi.MaxForceInterval, openapi.NewForceBudget(openapi.DefaultForcesPerDay, h.now)))
+		}
 	}
 	h.cache = cache.New(store, cache.Options{TTL: h.cfg.CacheTTL, Now: h.now, Logger: h.log})
 	return h

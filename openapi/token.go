@@ -491,7 +491,7 @@ type ForceBudget interface {
 const (
 	DefaultForcesPerDay  = 10
 	ForceRefreshInterval = 30 * time.Second
-	maxForceInterval     = time.Hour
+	MaxForceInterval     = time.Hour
 )
 
 // NewForceBudget returns a budget of perDay force refreshes a day (China
@@ -527,7 +527,7 @@ func (b *forceBudget) Take(context.Context) (bool, time.Time) {
 	}
 	b.used++
 	b.last = now
-	b.delay = min(max(2*b.delay, ForceRefreshInterval), maxForceInterval)
+	b.delay = min(max(2*b.delay, ForceRefreshInterval), MaxForceInterval)
 	return true, time.Time{}
 }
 
