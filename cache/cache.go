@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -36,6 +37,11 @@ type Options struct {
 	FinalTTL time.Duration    // for final answers; <= 0: DefaultFinalTTL
 	Now      func() time.Time // nil: time.Now; the clock of finality
 	Logger   *slog.Logger     // nil: slog.Default(); store errors at debug level
+	// Grace is how long a caller whose deadline has passed still waits for
+	// a fetch in flight: the fetch has the same deadline, and its own answer
+	// to it (a timeout error of the upstream, say) is worth more than the
+	// bare context error. 0: none.
+	Grace time.Duration
 }
 
 // Outcome is where an answer came from, for the invocation's log line.
@@ -53,6 +59,7 @@ const (
 type Cache struct {
 	store         Store
 	ttl, finalTTL time.Duration
+	grace         time.Duration
 	now           func() time.Time
 	log           *slog.Logger
 
@@ -73,7 +80,7 @@ type call struct {
 // New returns a Cache on store; a nil store caches nothing but still shares
 // calls.
 func New(store Store, opts Options) *Cache {
-	c := &Cache{store: store, ttl: opts.TTL, finalTTL: opts.FinalTTL, now: opts.Now, log: opts.Logger,
+	c := &Cache{store: store, ttl: opts.TTL, finalTTL: opts.FinalTTL, grace: opts.Grace, now: opts.Now, log: opts.Logger,
 		calls: make(map[string]*call)}
 	if c.finalTTL <= 0 {
 		c.finalTTL = DefaultFinalTTL
@@ -154,11 +161,12 @@ func (c *Cache) put(ctx context.Context, key, method, beginDate, endDate string,
 // others' fetch is not called.
 //
 // The fetch runs on its own goroutine with a context that keeps the first
-// caller's values but neither its deadline nor its cancellation: a caller
-// whose ctx ends returns ctx.Err() at once, and the fetch goes on for those
-// still waiting; it is cancelled when no caller waits any more, so it lives
-// as long as the longest-waiting caller and no longer. The answer is stored
-// before the callers get it, so that the next call finds it.
+// caller's values and deadline but not its cancellation: a caller whose ctx
+// is cancelled returns ctx.Err() at once (after its deadline, Grace later),
+// and the fetch goes on for those still waiting; it is cancelled when no
+// caller waits any more, so it lives as long as the longest-waiting caller
+// and no longer. The answer is stored before the callers get it, so that the
+// next call finds it.
 //
 // Each caller gets its own copy of the value, byte-identical to fetch's. An
 // error is never stored, and is returned as-is to every caller that shared
@@ -176,7 +184,15 @@ func (c *Cache) Do(ctx context.Context, key, method, beginDate, endDate string,
 	cl := c.calls[key]
 	if cl == nil {
 		outcome = Miss
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var (
+			fctx   context.Context
+			cancel context.CancelFunc
+		)
+		if dl, ok := ctx.Deadline(); ok {
+			fctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), dl)
+		} else {
+			fctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+		}
 		cl = &call{done: make(chan struct{}), cancel: cancel}
 		c.calls[key] = cl
 		go c.run(fctx, cl, key, method, beginDate, endDate, fetch)
@@ -188,11 +204,17 @@ func (c *Cache) Do(ctx context.Context, key, method, beginDate, endDate string,
 	}
 	select {
 	case <-cl.done:
-		if cl.err != nil {
-			return nil, outcome, cl.err
-		}
-		return bytes.Clone(cl.val), outcome, nil
+		return cl.result(outcome)
 	case <-ctx.Done():
+		if c.grace > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			t := time.NewTimer(c.grace)
+			select {
+			case <-cl.done:
+				t.Stop()
+				return cl.result(outcome)
+			case <-t.C:
+			}
+		}
 		c.mu.Lock()
 		if cl.waiters--; cl.waiters == 0 {
 			cl.cancel()
@@ -203,6 +225,14 @@ func (c *Cache) Do(ctx context.Context, key, method, beginDate, endDate string,
 		c.mu.Unlock()
 		return nil, outcome, ctx.Err()
 	}
+}
+
+// result is cl's outcome for one caller: its own copy of the value.
+func (cl *call) result(o Outcome) ([]byte, Outcome, error) {
+	if cl.err != nil {
+		return nil, o, cl.err
+	}
+	return bytes.Clone(cl.val), o, nil
 }
 
 // run fetches for cl, stores a success, then hands the outcome to the waiters.

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/wxanalysis/wxanalysis/internal/expiring"
 )
 
 func TestKey(t *testing.T) {
@@ -374,5 +376,41 @@ func BenchmarkDoHit(b *testing.B) {
 		if _, o, _ := c.Do(ctx, key, "getDailyVisitTrend", "20240101", "20240101", fetch); o != Hit {
 			b.Fatal(o)
 		}
+	}
+}
+
+// TestDoDeadlineAndGrace: the fetch keeps the first caller's deadline; a
+// caller whose deadline has passed waits Grace more for the fetch's own
+// answer, and without Grace leaves at once.
+func TestDoDeadlineAndGrace(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, grace := range []time.Duration{time.Hour, 0} {
+		c := New(nil, Options{Grace: grace})
+		started, release := make(chan context.Context, 1), make(chan struct{})
+		fetch := func(ctx context.Context) ([]byte, error) {
+			started <- ctx
+			<-release
+			return []byte("late"), nil
+		}
+		ctx := expiring.New()
+		got := make(chan result, 1)
+		go func() {
+			v, o, err := c.Do(ctx, "k", "getVisitPage", "20200101", "20200101", fetch)
+			got <- result{v, o, err}
+		}()
+		fetchCtx := <-started
+		dl, ok := fetchCtx.Deadline()
+		want, _ := ctx.Deadline()
+		assert.True(t, ok, "the fetch has the caller's deadline")
+		assert.WithinDuration(t, want, dl, time.Minute)
+		ctx.Expire()
+		if grace > 0 {
+			close(release)
+			assert.Equal(t, result{[]byte("late"), Miss, nil}, <-got, "within Grace, the fetch's own answer")
+			continue
+		}
+		r := <-got
+		assert.ErrorIs(t, r.err, context.DeadlineExceeded, "no Grace: gone at the deadline")
+		close(release)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wxanalysis/wxanalysis/cloudcall"
+	"github.com/wxanalysis/wxanalysis/internal/expiring"
 )
 
 const api = "analysis.getWeeklyRetain"
@@ -345,36 +346,12 @@ func TestCallRetries(t *testing.T) {
 	}
 }
 
-// expiring is a context whose deadline passes when expire is called, so that the
-// timeout tests depend on no clock.
-type expiring struct {
-	context.Context
-	done chan struct{}
-	once sync.Once
-}
-
-func newExpiring() *expiring {
-	return &expiring{Context: context.Background(), done: make(chan struct{})}
-}
-
-func (c *expiring) expire()                     { c.once.Do(func() { close(c.done) }) }
-func (c *expiring) Done() <-chan struct{}       { return c.done }
-func (c *expiring) Deadline() (time.Time, bool) { return time.Now().Add(time.Hour), true }
-func (c *expiring) Err() error {
-	select {
-	case <-c.done:
-		return context.DeadlineExceeded
-	default:
-		return nil
-	}
-}
-
 func TestCallTimeouts(t *testing.T) {
 	t.Run("connect timeout", func(t *testing.T) {
-		ctx := newExpiring()
+		ctx := expiring.New()
 		var dials atomic.Int32
 		hang := func(dctx context.Context, _, _ string) (net.Conn, error) {
-			ctx.expire() // the deadline passes while connecting
+			ctx.Expire() // the deadline passes while connecting
 			<-dctx.Done()
 			return nil, dctx.Err()
 		}
@@ -386,10 +363,10 @@ func TestCallTimeouts(t *testing.T) {
 		assert.EqualValues(t, 1, dials.Load())
 	})
 	t.Run("request timeout", func(t *testing.T) {
-		ctx := newExpiring()
+		ctx := expiring.New()
 		release := make(chan struct{})
 		g := newGateway(t, func(http.ResponseWriter, *http.Request) {
-			ctx.expire() // the deadline passes while the gateway works
+			ctx.Expire() // the deadline passes while the gateway works
 			<-release
 		})
 		defer close(release)

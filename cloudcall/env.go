@@ -50,22 +50,8 @@ func Resolve(invocation map[string]string, process func(string) (string, bool)) 
 	if process == nil {
 		process = func(string) (string, bool) { return "", false }
 	}
-	listed := map[string]bool{}
-	for _, k := range []string{"TCB_CONTEXT_KEYS", "WX_CONTEXT_KEYS"} {
-		if v := invocation[k]; v != "" {
-			for _, name := range strings.Split(v, ",") {
-				listed[name] = true
-			}
-		}
-	}
-	// get reads a listed-only key: absent unless listed and present.
-	get := func(k string) (string, bool) {
-		if !listed[k] {
-			return "", false
-		}
-		v, ok := invocation[k]
-		return v, ok
-	}
+	listed := ListedKeys(invocation)
+	get := func(k string) (string, bool) { return listed.Get(invocation, k) }
 	getv := func(k string) string { v, _ := get(k); return v }
 	proc := func(k string) string { v, _ := process(k); return v }
 
@@ -126,6 +112,37 @@ func Resolve(invocation map[string]string, process func(string) (string, bool)) 
 		e.SessionToken, e.HasSessionToken = process("TENCENTCLOUD_SESSIONTOKEN")
 	}
 	return e
+}
+
+// Listed holds the keys an invocation names in TCB_CONTEXT_KEYS or
+// WX_CONTEXT_KEYS: wx-server-sdk reads a key outside its fixed list only when
+// the invocation lists it.
+type Listed map[string]bool
+
+// ListedKeys returns the keys invocation lists (comma-split, untrimmed, as
+// the SDK splits them); nil when it lists none.
+func ListedKeys(invocation map[string]string) Listed {
+	var l Listed
+	for _, k := range []string{"TCB_CONTEXT_KEYS", "WX_CONTEXT_KEYS"} {
+		if v := invocation[k]; v != "" {
+			if l == nil {
+				l = Listed{}
+			}
+			for _, name := range strings.Split(v, ",") {
+				l[name] = true
+			}
+		}
+	}
+	return l
+}
+
+// Get returns invocation's value of k, absent unless k is listed.
+func (l Listed) Get(invocation map[string]string, k string) (string, bool) {
+	if !l[k] {
+		return "", false
+	}
+	v, ok := invocation[k]
+	return v, ok
 }
 
 var sumeru = map[string]bool{"formal": true, "pre": true, "test": true}

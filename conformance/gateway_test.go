@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wxanalysis/wxanalysis/cloudcall"
+	"github.com/wxanalysis/wxanalysis/internal/expiring"
 )
 
 // gatewayGolden is one golden/gateway/<case>.json: what wx-server-sdk sent to the
@@ -244,8 +245,8 @@ func testGatewayCase(t *testing.T, g *gatewayGolden, diffs map[string]gatewayDif
 	if g.Answer != nil && g.Answer.Kind == "hang" {
 		// The SDK's timeout passes with no answer; ours passes once the gateway has
 		// the request, whatever the clock says.
-		e := newExpiring()
-		ctx, onHang = e, e.expire
+		e := expiring.New()
+		ctx, onHang = e, e.Expire
 	} else {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.Background(), time.Duration(g.TimeoutMs)*time.Millisecond)
@@ -313,27 +314,4 @@ func testGatewayCase(t *testing.T, g *gatewayGolden, diffs map[string]gatewayDif
 	}
 	assert.Equal(t, *g.Outcome.ErrCode, ce.Code, "errCode")
 	assert.Equal(t, g.Outcome.ErrMsg, ce.ErrMsg, "errMsg")
-}
-
-// expiring is a context whose deadline passes when expire is called.
-type expiring struct {
-	context.Context
-	done chan struct{}
-	once sync.Once
-}
-
-func newExpiring() *expiring {
-	return &expiring{Context: context.Background(), done: make(chan struct{})}
-}
-
-func (c *expiring) expire()                     { c.once.Do(func() { close(c.done) }) }
-func (c *expiring) Done() <-chan struct{}       { return c.done }
-func (c *expiring) Deadline() (time.Time, bool) { return time.Now().Add(time.Hour), true }
-func (c *expiring) Err() error {
-	select {
-	case <-c.done:
-		return context.DeadlineExceeded
-	default:
-		return nil
-	}
 }

@@ -69,7 +69,7 @@ func (h *Handler) series(ctx context.Context, ev map[string]any, env map[string]
 	}
 	periods, err := m.Periods(dates[0], dates[1], MaxBatch)
 	if err != nil {
-		e := asError(err)
+		e := openapi.AsError(err)
 		return nil, openapi.NewActionError("series", e.Code, e.Msg)
 	}
 	items := make([]map[string]any, len(periods))

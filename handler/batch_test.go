@@ -226,3 +226,21 @@ func TestSharedCacheNeedsAnAppID(t *testing.T) {
 	})
 	assert.NoError(t, err)
 }
+
+// TestBatchOverTheResultLimit: results that together pass SCF's 6 MB are one
+// clear error, not a result the platform would refuse.
+func TestBatchOverTheResultLimit(t *testing.T) {
+	big := `{"list":[{"page_path":"` + strings.Repeat("p", 70<<10) + `"}]}`
+	u := newFanUpstream(t, func(int64, []byte) string { return big })
+	h := handler.New(fanConfig(u))
+	items := make([]string, 100)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"action":"getVisitPage","beginDate":%q,"endDate":%q}`, day(i), day(i))
+	}
+	out, err := h.Invoke(context.Background(), []byte(`{"action":"batch","requests":[`+strings.Join(items, ",")+`]}`))
+	require.NoError(t, err)
+	assert.Less(t, len(out), 1000)
+	assert.Contains(t, string(out), `"errCode":-601001`)
+	assert.Contains(t, string(out), "batch:fail system error: the results are")
+	assert.Contains(t, string(out), "more than the 6000000 a cloud function may return")
+}

@@ -43,7 +43,18 @@ type Handler struct {
 // New returns a handler for cfg. If cfg does not check out, the handler
 // answers every invocation with the reason, rather than crash-looping.
 func New(cfg Config) *Handler {
-	h := &Handler{cfg: cfg, now: cfg.Now, log: cfg.Logger, lookupEnv: cfg.LookupEnv}
+	err := cfg.Check()
+	return newHandler(cfg, err)
+}
+
+// FromEnv returns a handler configured from the environment (see ConfigFromEnv).
+func FromEnv(getenv func(string) string) *Handler {
+	return newHandler(ConfigFromEnv(getenv))
+}
+
+// newHandler builds the handler of cfg, checked, whose error is err.
+func newHandler(cfg Config, err error) *Handler {
+	h := &Handler{cfg: cfg, err: err, now: cfg.Now, log: cfg.Logger, lookupEnv: cfg.LookupEnv}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -53,7 +64,7 @@ func New(cfg Config) *Handler {
 	if h.lookupEnv == nil {
 		h.lookupEnv = os.LookupEnv
 	}
-	if h.err = h.cfg.Check(); h.err != nil {
+	if h.err != nil {
 		return h
 	}
 	hc := cfg.HTTPClient
@@ -83,17 +94,7 @@ func New(cfg Config) *Handler {
 				openapi.MaxForceInterval, openapi.NewForceBudget(openapi.DefaultForcesPerDay, h.now)))
 		}
 	}
-	h.cache = cache.New(store, cache.Options{TTL: h.cfg.CacheTTL, Now: h.now, Logger: h.log})
-	return h
-}
-
-// FromEnv returns a handler configured from the environment (see ConfigFromEnv).
-func FromEnv(getenv func(string) string) *Handler {
-	cfg, err := ConfigFromEnv(getenv)
-	h := New(cfg)
-	if err != nil {
-		h.err = err
-	}
+	h.cache = cache.New(store, cache.Options{TTL: h.cfg.CacheTTL, Now: h.now, Logger: h.log, Grace: fetchGrace})
 	return h
 }
 
@@ -103,8 +104,14 @@ func (h *Handler) Mode() string { return h.cfg.TokenMode }
 // internalError is the message of a panic: the details go to the log only.
 const internalError = "system error: internal error"
 
+// panicked logs a panic with its stack and returns what the caller sees.
+func (h *Handler) panicked(p any) *openapi.Error {
+	h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	return &openapi.Error{Code: openapi.CodeInternal, Msg: internalError}
+}
+
 // fetchGrace is how long past its deadline an upstream call's own error is
-// awaited; it comes out of deadlineMargin.
+// awaited (cache.Options.Grace); it comes out of deadlineMargin.
 const fetchGrace = 30 * time.Millisecond
 
 // deadlineMargin is kept back from the invocation's deadline, so that the
@@ -146,8 +153,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 	rec := &record{caller: KindOwner}
 	defer func() {
 		if p := recover(); p != nil {
-			h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			e := &openapi.Error{Code: openapi.CodeInternal, Msg: internalError}
+			e := h.panicked(p)
 			out = e.Result()
 			rec.fail(e)
 			if rec.caller == KindHTTP {
@@ -232,7 +238,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 	}
 	params, e := decodeParams(&m, ev)
 	if e == nil {
-		e = asError(h.client.Check(&m, params))
+		e = openapi.AsError(h.client.Check(&m, params))
 	}
 	if e != nil {
 		return nil, e.WithAPI(m.API())
@@ -256,28 +262,11 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 		mu    sync.Mutex
 		stats openapi.CallStats
 	)
-	// The upstream call runs on the cache's goroutine, which keeps ctx's
-	// values but not its deadline: give it the deadline back, and wait for
-	// it a little longer, so that its own timeout error (the gateway's, say)
-	// is what the caller sees.
-	dl, hasDeadline := ctx.Deadline()
-	waitCtx := ctx
-	if hasDeadline {
-		var cancel context.CancelFunc
-		waitCtx, cancel = context.WithDeadline(context.WithoutCancel(ctx), dl.Add(fetchGrace))
-		defer cancel()
-	}
-	out, outcome, err := h.cache.Do(waitCtx, cache.Key(h.scope(cenv, env), m.Name, body), m.Name, begin, end,
+	out, outcome, err := h.cache.Do(ctx, cache.Key(h.scope(cenv, env), m.Name, body), m.Name, begin, end,
 		func(ctx context.Context) (_ []byte, err error) {
-			if hasDeadline {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithDeadline(ctx, dl)
-				defer cancel()
-			}
 			defer func() {
 				if p := recover(); p != nil {
-					h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-					err = &openapi.Error{API: m.API(), Code: openapi.CodeInternal, Msg: internalError}
+					err = h.panicked(p).WithAPI(m.API())
 				}
 			}()
 			var st openapi.CallStats
@@ -294,7 +283,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return nil, &openapi.Error{API: m.API(), Code: openapi.CodeTimeout, Msg: "server-side request timed out"}
 		}
-		return nil, asError(err)
+		return nil, openapi.AsError(err)
 	}
 	return out, nil
 }
@@ -303,20 +292,12 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 // answers must never be served to another.
 func (h *Handler) scope(cenv *cloudcall.Env, env map[string]string) string {
 	if cenv != nil {
-		return "env:" + cenv.EnvID + ":" + listed(env, "WX_APPID") + ":" + listed(env, "WX_FROM_APPID")
+		l := cloudcall.ListedKeys(env)
+		app, _ := l.Get(env, "WX_APPID")
+		from, _ := l.Get(env, "WX_FROM_APPID")
+		return "env:" + cenv.EnvID + ":" + app + ":" + from
 	}
 	return h.appScope
-}
-
-func asError(err error) *openapi.Error {
-	if err == nil {
-		return nil
-	}
-	var e *openapi.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return &openapi.Error{Code: openapi.CodeInternal, Msg: "system error: " + openapi.Redact(err).Error()}
 }
 
 // logInvocation writes the invocation's one log line: never a token, a

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wxanalysis/wxanalysis/cloudcall"
 	"github.com/wxanalysis/wxanalysis/openapi"
 )
 
@@ -34,36 +35,22 @@ type Caller struct {
 // writes). It fails closed: only an invocation with no end-user key at all
 // is the owner.
 func callerOf(env map[string]string) Caller {
-	if !slices.ContainsFunc(identityKeys, func(k string) bool { _, ok := env[k]; return ok || isListed(env, k) }) {
+	l := cloudcall.ListedKeys(env)
+	if !slices.ContainsFunc(identityKeys, func(k string) bool { _, ok := env[k]; return ok || l[k] }) {
 		return Caller{Kind: KindOwner}
 	}
-	if id := listed(env, "WX_OPENID"); id != "" {
+	if id, _ := l.Get(env, "WX_OPENID"); id != "" {
 		return Caller{Kind: KindMiniProgram, ID: id}
 	}
 	if _, ok := env["TCB_ISANONYMOUS_USER"]; ok && !strings.EqualFold(env["TCB_ISANONYMOUS_USER"], "false") {
 		return Caller{Kind: KindAnonymous}
 	}
 	for _, k := range []string{"TCB_CUSTOM_USER_ID", "TCB_UUID"} {
-		if id := listed(env, k); id != "" {
+		if id, _ := l.Get(env, k); id != "" {
 			return Caller{Kind: KindWebUser, ID: id}
 		}
 	}
 	return Caller{Kind: KindUnverified}
-}
-
-// isListed reports whether the invocation names k in its context keys.
-func isListed(env map[string]string, k string) bool {
-	return slices.Contains(strings.Split(env["WX_CONTEXT_KEYS"], ","), k) ||
-		slices.Contains(strings.Split(env["TCB_CONTEXT_KEYS"], ","), k)
-}
-
-// listed returns the invocation's value of k if it lists k, else "": a key
-// it does not list is not the platform's.
-func listed(env map[string]string, k string) string {
-	if isListed(env, k) {
-		return env[k]
-	}
-	return ""
 }
 
 // callerOfHTTP reads the caller of an HTTP request served directly (WeChat

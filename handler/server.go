@@ -28,10 +28,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
-			h.log.Error("panic", "panic", p)
-			w.WriteHeader(http.StatusInternalServerError)
-			io.WriteString(w, `{"errCode":-601001,"errMsg":"openapi.analysis:fail system error: internal error"}`)
-			rec.code, rec.status = -601001, http.StatusInternalServerError
+			e := h.panicked(p)
+			rec.fail(e)
+			rec.status = http.StatusInternalServerError
+			write(w, rec.status, e.Result())
 		}
 		h.logInvocation(ctx, rec, time.Since(start))
 	}()
@@ -40,6 +40,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = nil
 	}
 	status, res := h.serveRequest(ctx, &request{method: r.Method, path: r.URL.Path, header: r.Header, body: body}, rec)
+	write(w, status, res)
+}
+
+func write(w http.ResponseWriter, status int, res []byte) {
 	for k, v := range responseHeaders(status) {
 		w.Header().Set(k, v)
 	}

@@ -192,12 +192,21 @@ func (c *Client) Check(m *Method, params Params) error {
 // once with a fresh token: at most the client's attempts in all. Any error
 // is an *Error.
 func (c *Client) Call(ctx context.Context, m *Method, params Params) ([]byte, error) {
-	return c.do(ctx, m, params, func(ctx context.Context, r *Response) ([]byte, *Error) {
-		return answer(ctx, m, r)
-	})
+	return c.do(ctx, m, params, cloudShaped(m))
 }
 
-// do checks and sends params, and hands each answer to decode.
+// CallBody is Call for parameters already checked with Check and encoded
+// with RequestBody, as a caller that keys a cache by the body has them.
+func (c *Client) CallBody(ctx context.Context, m *Method, body []byte) ([]byte, error) {
+	return c.send(ctx, m, body, cloudShaped(m))
+}
+
+// cloudShaped decodes an answer into the cloud-call result.
+func cloudShaped(m *Method) func(context.Context, *Response) ([]byte, *Error) {
+	return func(ctx context.Context, r *Response) ([]byte, *Error) { return answer(ctx, m, r) }
+}
+
+// do checks and encodes params, then sends them.
 func (c *Client) do(ctx context.Context, m *Method, params Params,
 	decode func(context.Context, *Response) ([]byte, *Error)) ([]byte, error) {
 	if c == nil || c.transport == nil {
@@ -210,20 +219,16 @@ func (c *Client) do(ctx context.Context, m *Method, params Params,
 	if err != nil {
 		return nil, &Error{API: m.API(), Code: CodeInvalidArgs, Msg: "invalid args: parameters do not encode as JSON"}
 	}
-	out, e := c.call(ctx, m, body, decode)
-	if e != nil {
-		return nil, withAPI(e, m.API())
-	}
-	return out, nil
+	return c.send(ctx, m, body, decode)
 }
 
-// CallBody is Call for parameters already checked with Check and encoded
-// with RequestBody, as a caller that keys a cache by the body has them.
-func (c *Client) CallBody(ctx context.Context, m *Method, body []byte) ([]byte, error) {
+// send sends body to m and hands each answer to decode.
+func (c *Client) send(ctx context.Context, m *Method, body []byte,
+	decode func(context.Context, *Response) ([]byte, *Error)) ([]byte, error) {
 	if c == nil || c.transport == nil {
 		return nil, errNoTransport
 	}
-	out, e := c.call(ctx, m, body, func(ctx context.Context, r *Response) ([]byte, *Error) { return answer(ctx, m, r) })
+	out, e := c.call(ctx, m, body, decode)
 	if e != nil {
 		return nil, e.WithAPI(m.API())
 	}
@@ -263,7 +268,7 @@ func (c *Client) call(ctx context.Context, m *Method, body []byte,
 		if c.tokens != nil {
 			t, err := c.tokens.Token(ctx)
 			if err != nil {
-				return nil, asError(err)
+				return nil, AsError(err)
 			}
 			req.Token = t.AccessToken
 		}
@@ -297,7 +302,7 @@ func (c *Client) attempt(ctx context.Context, req *Request,
 	decode func(context.Context, *Response) ([]byte, *Error)) ([]byte, *Error, bool) {
 	r, err := c.transport.RoundTrip(ctx, req)
 	if err != nil {
-		return nil, c.scrubError(asError(err), nil), false
+		return nil, c.scrubError(AsError(err), nil), false
 	}
 	defer r.Release()
 	out, e := decode(ctx, r)

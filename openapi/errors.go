@@ -179,11 +179,16 @@ func (e *Error) WithAPI(api string) *Error {
 
 // withAPI returns err as an *Error naming api, copied.
 func withAPI(err error, api string) *Error {
-	return asError(err).WithAPI(api)
+	return AsError(err).WithAPI(api)
 }
 
-// asError returns err as an *Error, without copying one.
-func asError(err error) *Error {
+// AsError returns err as an *Error, without copying one (so never change
+// it): the *Error in its chain, or a system error whose text has its URLs
+// redacted. It returns nil for nil.
+func AsError(err error) *Error {
+	if err == nil {
+		return nil
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e
