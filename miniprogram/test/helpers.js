@@ -67,7 +67,8 @@ const root = path.resolve(__dirname, '..')
 // returns {ok, output}.
 function tsc (files, extra) {
   const args = [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--strict', '--noEmit', '--target', 'ES2017',
-    '--module', 'commonjs', '--moduleResolution', 'node', '--skipLibCheck', 'false', '--pretty', 'false'].concat(extra || [], files)
+    '--lib', 'ES2017', '--types', 'miniprogram-api-typings',
+    '--module', 'commonjs', '--moduleResolution', 'node', '--pretty', 'false'].concat(extra || [], files)
   try {
     return { ok: true, output: execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 180000 }) }
   } catch (e) {
