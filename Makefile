@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := main
 GOFLAGS_BUILD := -trimpath -ldflags="-s -w"
 
-.PHONY: all build zip webzip cloudbase test lint fuzz conformance bench run invoke emulator local clean
+.PHONY: all build zip webzip cloudbase test lint fuzz conformance bench run invoke emulator local clean frontend-deps generate
 
 all: lint test build
 
@@ -47,6 +47,18 @@ local:
 ## test: every test, with the race detector
 test:
 	$(GO) test -race ./...
+
+# test's front-end half (frontend_test.go) needs miniprogram/node_modules: installed from
+# miniprogram/package-lock.json when Node is present and they are missing
+test: frontend-deps
+
+frontend-deps:
+	@if command -v npm >/dev/null && [ ! -d miniprogram/node_modules ]; then \
+		cd miniprogram && npm ci --no-audit --no-fund --loglevel=error; fi
+
+## generate: miniprogram/analysis.d.ts and rules.js from openapi's registry and types and cache/final.go
+generate:
+	$(GO) generate ./internal/tsgen
 
 ## lint: gofmt and go vet
 lint:
