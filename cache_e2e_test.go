@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,4 +126,40 @@ func mustFaults(t *testing.T, s string) []emulator.Fault {
 	f, err := emulator.ParseFaults(s)
 	require.NoError(t, err)
 	return f
+}
+
+// TestGlitchNeverCached, through the built binary with the in-process cache
+// on: a 200 answer that is no answer (text, null, [], a number, a {"result":
+// …} wrapper, {}) fails the call with -601001 and is not kept, so the next
+// call gets the real answer, which is kept.
+func TestGlitchNeverCached(t *testing.T) {
+	emu, env := wechat(t, emulator.Config{})
+	srv := env[2][len("WECHAT_API_BASE="):]
+	p := startFunction(t, env...)
+	day := openapi.Today(time.Now()).AddDate(0, 0, -10)
+	for i, glitch := range []string{"text", "null", "array", "number", "wrapper", "empty"} {
+		t.Run(glitch, func(t *testing.T) {
+			d := day.AddDate(0, 0, -i).Format("20060102") // a day of its own: no answer cached yet
+			event := fmt.Appendf(nil, `{"action":"getDailyVisitTrend","beginDate":%q,"endDate":%q}`, d, d)
+			resp, err := http.Post(srv+"/wxemu/faults", "text/plain", strings.NewReader("glitch="+glitch+"*1"))
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusNoContent, resp.StatusCode)
+			before := emu.Requests(trendPath)
+
+			out, err := p.Invoke(event, invocation)
+			require.NoError(t, err)
+			assert.Contains(t, string(out), `"errCode":-601001`)
+			assert.Contains(t, string(out), "the answer is not a getDailyVisitTrend answer")
+
+			good, err := p.Invoke(event, invocation)
+			require.NoError(t, err)
+			assert.Contains(t, string(good), `"list":[{"refDate":"`+d+`"`, "the real answer, not the glitch")
+			assert.Contains(t, string(good), `"errCode":0`)
+			again, err := p.Invoke(event, invocation)
+			require.NoError(t, err)
+			assert.Equal(t, string(good), string(again))
+			assert.Equal(t, before+2, emu.Requests(trendPath), "the glitch was not kept; the answer was")
+		})
+	}
 }
