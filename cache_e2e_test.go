@@ -163,3 +163,38 @@ func TestGlitchNeverCached(t *testing.T) {
 		})
 	}
 }
+
+// TestJoinerKeepsItsOwnDeadline, through the built binary: an invocation
+// with 10 s joins the upstream call of one with 1 s that the upstream leaves
+// unanswered; the first fails with -601008 at its deadline, the second does
+// not fail with it but gets the answer, fetched again within its own.
+func TestJoinerKeepsItsOwnDeadline(t *testing.T) {
+	emu, env := wechat(t, emulator.Config{Faults: mustFaults(t, "latency=30s*1")})
+	p := startFunction(t, env...)
+	day := openapi.Today(time.Now()).AddDate(0, 0, -3).Format("20060102")
+	event := fmt.Appendf(nil, `{"action":"getDailyVisitTrend","beginDate":%q,"endDate":%q}`, day, day)
+
+	short := invocation
+	short.Timeout = time.Second
+	first := make(chan string, 1)
+	go func() {
+		out, err := p.Invoke(event, short)
+		assert.NoError(t, err)
+		first <- string(out)
+	}()
+	require.Eventually(t, func() bool { return emu.Requests(trendPath) == 1 }, 10*time.Second, time.Millisecond,
+		"the first invocation's upstream call arrives")
+	long := invocation
+	long.Timeout = 10 * time.Second
+	out, err := p.Invoke(event, long) // joins the call in flight
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"errCode":0`, "the joined caller's own deadline holds")
+	assert.Contains(t, string(out), `"refDate":"`+day+`"`)
+	select {
+	case out := <-first:
+		assert.Contains(t, out, `"errCode":-601008`, "the first caller's deadline passed")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first invocation never answered")
+	}
+	assert.Equal(t, 2, emu.Requests(trendPath), "fetched again under the second caller's deadline")
+}
