@@ -137,7 +137,7 @@ func New(store Store, opts Options) *Cache {
 // keyPrefix names the format of keys and of the answers under them: change it
 // when either changes, so that no instance reads what another wrote in a
 // different shape.
-const keyPrefix = "wxa:v1:"
+const keyPrefix = "wxa:v2:"
 
 // Key returns the store key of everything that selects an answer: scope (who,
 // e.g. "appid:wx…" or "env:<envid>:<WX_APPID>"), method, and params, the

@@ -19,7 +19,7 @@ import (
 func TestKey(t *testing.T) {
 	params := []byte(`{"beginDate":"20240101","endDate":"20240101"}`)
 	k := Key("appid:wx1111", "getDailyVisitTrend", params)
-	assert.Regexp(t, `^wxa:v1:[0-9a-f]{64}$`, k)
+	assert.Regexp(t, `^wxa:v2:[0-9a-f]{64}$`, k)
 	assert.Equal(t, k, Key("appid:wx1111", "getDailyVisitTrend", params), "deterministic")
 	for name, other := range map[string]string{
 		"another AppID":    Key("appid:wx2222", "getDailyVisitTrend", params),

@@ -82,8 +82,8 @@ func newHandler(cfg Config, err error) *Handler {
 	if h.cfg.CacheRedisURL != "" {
 		r, err := cache.NewRedis(h.cfg.CacheRedisURL, cache.RedisOptions{Logger: h.log, Now: h.now})
 		if err != nil {
-			// go-redis's reasons repeat parts of the URL, which may hold a password.
-			h.err = errors.New("CACHE_REDIS_URL is not a Redis URL go-redis accepts (redis://[user:password@]host:port/db)")
+			// NewRedis names what is wrong, never the URL, which may hold a password.
+			h.err = errors.New("CACHE_REDIS_URL: " + strings.TrimPrefix(err.Error(), "cache: "))
 			return h
 		}
 		store = r
