@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/wxanalysis/wxanalysis/emulator"
 	"github.com/wxanalysis/wxanalysis/internal/redistest"
+	"github.com/wxanalysis/wxanalysis/internal/resp"
 	"github.com/wxanalysis/wxanalysis/internal/scf"
 	"github.com/wxanalysis/wxanalysis/openapi"
 )
@@ -197,4 +200,55 @@ func TestJoinerKeepsItsOwnDeadline(t *testing.T) {
 		t.Fatal("the first invocation never answered")
 	}
 	assert.Equal(t, 2, emu.Requests(trendPath), "fetched again under the second caller's deadline")
+}
+
+// TestCorruptRedisEntryNeverServed, through the built binary: an 8 MB
+// non-JSON value, or another key's entry, placed under a cache key in Redis
+// is never served; the function fetches the answer again and stores it.
+func TestCorruptRedisEntryNeverServed(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := resp.New(resp.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { _ = admin.Close() })
+	do := func(args ...any) any {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		v, err := admin.Do(ctx, "", args...)
+		require.NoError(t, err)
+		return v
+	}
+	emu, env := wechat(t, emulator.Config{})
+	p := startFunction(t, append(env, "CACHE_REDIS_URL="+srv.URL())...)
+	days := []string{openapi.Today(time.Now()).AddDate(0, 0, -20).Format("20060102"),
+		openapi.Today(time.Now()).AddDate(0, 0, -21).Format("20060102")}
+	invoke := func(day string) string {
+		t.Helper()
+		out, err := p.Invoke(fmt.Appendf(nil, `{"action":"getDailyVisitTrend","beginDate":%q,"endDate":%q}`, day, day), invocation)
+		require.NoError(t, err)
+		return string(out)
+	}
+	first := invoke(days[0])
+	require.Contains(t, first, `"errCode":0`)
+	keys := do("KEYS", "wxa:v2:*").([]any)
+	require.Len(t, keys, 1)
+	key := string(keys[0].([]byte))
+	invoke(days[1])
+	require.Equal(t, 2, emu.Requests(trendPath))
+	var other []byte
+	for _, k := range do("KEYS", "wxa:v2:*").([]any) {
+		if string(k.([]byte)) != key {
+			other = do("GET", string(k.([]byte))).([]byte)
+		}
+	}
+	require.NotNil(t, other)
+
+	for i, bad := range [][]byte{bytes.Repeat([]byte("x"), 8<<20), other} {
+		do("SET", key, bad)
+		out := invoke(days[0])
+		assert.Equal(t, first, out, "case %d: the real answer, not what was placed", i)
+		assert.Less(t, len(out), 10_000)
+		assert.Equal(t, 3+i, emu.Requests(trendPath), "case %d: fetched again", i)
+	}
+	assert.Equal(t, first, invoke(days[0]))
+	assert.Equal(t, 4, emu.Requests(trendPath), "stored again: a hit")
 }
