@@ -527,7 +527,7 @@ func TestBinaryFinishesInFlightOnSIGTERM(t *testing.T) {
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		<-release
-		io.WriteString(w, `{"ref_date":"20170306-20170312"}`)
+		io.WriteString(w, `{"ref_date":"20170306-20170312","visit_uv":[]}`)
 	}))
 	defer upstream.Close()
 	f := startHTTP(t, "WECHAT_TOKEN_MODE=none", "WECHAT_API_BASE="+upstream.URL, "HTTP_API_KEYS="+apiKey)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/wxanalysis/wxanalysis/internal/resp"
 )
 
 // A Budget is a source of force refreshes of a stable token; the token
@@ -16,8 +16,9 @@ type Budget interface {
 // takeForce spends one force refresh if the day's count allows it and the
 // last one is far enough behind: the first at once, the next after base,
 // each later one after twice as long, at most max. Atomic on the server, so
-// that instances never spend one twice.
-var takeForce = redis.NewScript(`
+// that instances never spend one twice. Its two keys share a hash tag, the
+// AppID, so that they are in one slot of a Redis Cluster.
+var takeForce = resp.NewScript(`
 local gap = redis.call('PTTL', KEYS[2])
 if gap > 0 then return {0, gap} end
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -54,19 +55,22 @@ func (b *sharedBudget) Take(ctx context.Context) (bool, time.Time) {
 	now := b.r.now()
 	day := now.In(cst)
 	today := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, cst)
-	prefix := b.r.prefix + keyPrefix + "force:" + b.appID + ":"
+	prefix := b.r.prefix + keyPrefix + "force:{" + b.appID + "}:"
 	opCtx, cancel := context.WithTimeout(ctx, b.r.timeout)
 	defer cancel()
-	res, err := takeForce.Run(opCtx, b.r.client, []string{prefix + today.Format("20060102"), prefix + "gap"},
-		b.perDay, b.base.Milliseconds(), b.max.Milliseconds()).Int64Slice()
+	reply, err := b.r.client.Run(opCtx, takeForce, []string{prefix + today.Format("20060102"), prefix + "gap"},
+		b.perDay, b.base.Milliseconds(), b.max.Milliseconds())
+	res, _ := reply.([]any)
 	if err := b.r.done(ctx, "force budget", err); err != nil || len(res) != 2 {
 		return b.fallback.Take(ctx)
 	}
+	took, _ := res[0].(int64)
+	wait, _ := res[1].(int64)
 	switch {
-	case res[0] == 1:
+	case took == 1:
 		return true, time.Time{}
-	case res[1] > 0:
-		return false, now.Add(time.Duration(res[1]) * time.Millisecond)
+	case wait > 0:
+		return false, now.Add(time.Duration(wait) * time.Millisecond)
 	}
 	return false, today.AddDate(0, 0, 1)
 }

@@ -5,9 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/wxanalysis/wxanalysis/internal/redistest"
 )
@@ -25,8 +23,7 @@ func TestForceBudgetShared(t *testing.T) {
 	srv := redistest.Start(t)
 	clk := newClock(time.Date(2024, 3, 10, 23, 0, 0, 0, cst)) // 23:00 CST
 	l := &logs{}
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	t.Cleanup(func() { _ = admin.Close() })
+	admin := newAdmin(t, srv.Addr())
 	never := budgetFunc(func() bool { return false })
 	a := newRedis(t, srv.URL(), clk, l).ForceBudget("wx1", 2, time.Hour, 4*time.Hour, never)
 	b := newRedis(t, srv.URL(), clk, l).ForceBudget("wx1", 2, time.Hour, 4*time.Hour, never)
@@ -40,18 +37,16 @@ func TestForceBudgetShared(t *testing.T) {
 	ok, _ = other.Take(ctx)
 	assert.True(t, ok, "another AppID counts apart")
 
-	gap := prefix + keyPrefix + "force:wx1:gap"
-	pttl, err := admin.PTTL(ctx, gap).Result()
-	require.NoError(t, err)
+	gap := prefix + keyPrefix + "force:{wx1}:gap"
+	pttl := admin.pttl(gap)
 	assert.InDelta(t, time.Hour.Seconds(), pttl.Seconds(), 60, "first gap: base")
-	require.NoError(t, admin.Del(ctx, gap).Err()) // as if the hour had passed
+	admin.do(gap, "DEL", gap) // as if the hour had passed
 	ok, _ = b.Take(ctx)
 	assert.True(t, ok)
-	pttl, err = admin.PTTL(ctx, gap).Result()
-	require.NoError(t, err)
+	pttl = admin.pttl(gap)
 	assert.InDelta(t, (2 * time.Hour).Seconds(), pttl.Seconds(), 60, "then twice as long")
 
-	require.NoError(t, admin.Del(ctx, gap).Err())
+	admin.do(gap, "DEL", gap)
 	ok, next = a.Take(ctx)
 	assert.False(t, ok, "two a day")
 	assert.Equal(t, time.Date(2024, 3, 11, 0, 0, 0, 0, cst), next.In(cst), "the next CST day")

@@ -1,7 +1,42 @@
 // Package cache keeps WeChat's analysis answers: final ones (whose period's
 // data no longer changes, see FinalAt) for long, others briefly, in process
 // (Memory) or shared between instances (Redis); and it makes identical calls
-// in flight at the same time share one upstream call.
+// in flight at the same time share one upstream fetch.
+//
+// # Sharing a fetch
+//
+// Calls with the same key that miss the store at the same time form one
+// flight. The rule, for Cache.Do:
+//
+//   - Who fetches: the first caller, on its own goroutine and under its own
+//     context (its deadline, its values, so its invocation's cloud-call
+//     credentials). No goroutine is started per miss.
+//   - Who waits: every later caller joins the flight and waits for its
+//     outcome, or for its own context to end, whichever comes first (after
+//     its deadline, Grace longer). Each caller keeps its own deadline: none
+//     ever fails because another's deadline passed.
+//   - What is shared: the fetch's outcome, an answer or an upstream error,
+//     unless the fetching caller's context ended first. Then the outcome
+//     (most likely that context's error) belongs to that caller alone: the
+//     flight ends without an outcome and each joiner whose context has not
+//     ended starts over; the first to do so fetches under its own context,
+//     the others join it. So a caller who leaves, by deadline or by
+//     cancellation, never makes another caller fail; it only hands the
+//     fetch on.
+//   - A leaving joiner just stops waiting: nothing is cancelled.
+//   - Cloud-call credentials: a fetch uses the credentials of the caller who
+//     runs it, and only while that caller is there (its context is the
+//     fetch's). Flights are shared across invocations, as stored answers
+//     are: the key holds the scope (whose data: an AppID, or a CloudBase
+//     environment with its WX_APPID), not the invoking user, so a caller of
+//     another invocation of the same scope may get an answer fetched with
+//     the first caller's token, exactly as it would get it from the store a
+//     moment later. Every caller is authorised before it reaches the cache.
+//   - A success is stored before the joiners get it; an error is never
+//     stored. A panic in fetch is an error (*PanicError), shared like one.
+//
+// Every wait is bounded by the waiting caller's own context (plus Grace),
+// provided fetch returns once its context ends, as an HTTP call does.
 package cache
 
 import (
@@ -13,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -63,25 +99,29 @@ type Cache struct {
 	now           func() time.Time
 	log           *slog.Logger
 
-	mu     sync.Mutex
-	calls  map[string]*call
-	onWait func(key string) // tests: a caller waits for a call
+	mu      sync.Mutex
+	flights map[string]*flight
+	onWait  func(key string) // tests: a caller joins a flight
 }
 
-// A call is one fetch in flight and the callers waiting for it.
-type call struct {
-	done    chan struct{} // closed when val and err are set
-	val     []byte        // read-only once done
-	err     error
-	waiters int // guarded by Cache.mu
-	cancel  context.CancelFunc
+// A flight is one fetch in progress and the callers waiting for it.
+type flight struct {
+	// Guarded by Cache.mu: done is made by the first joiner (a flight
+	// nobody joins costs no channel), and closed when the outcome is set.
+	done   chan struct{}
+	joined bool
+
+	// Set before done is closed, read-only after.
+	val  []byte
+	err  error
+	none bool // the fetcher's context ended first: no outcome to share
 }
 
 // New returns a Cache on store; a nil store caches nothing but still shares
 // calls.
 func New(store Store, opts Options) *Cache {
 	c := &Cache{store: store, ttl: opts.TTL, finalTTL: opts.FinalTTL, grace: opts.Grace, now: opts.Now, log: opts.Logger,
-		calls: make(map[string]*call)}
+		flights: make(map[string]*flight)}
 	if c.finalTTL <= 0 {
 		c.finalTTL = DefaultFinalTTL
 	}
@@ -97,7 +137,7 @@ func New(store Store, opts Options) *Cache {
 // keyPrefix names the format of keys and of the answers under them: change it
 // when either changes, so that no instance reads what another wrote in a
 // different shape.
-const keyPrefix = "wxa:v1:"
+const keyPrefix = "wxa:v2:"
 
 // Key returns the store key of everything that selects an answer: scope (who,
 // e.g. "appid:wx…" or "env:<envid>:<WX_APPID>"), method, and params, the
@@ -156,107 +196,120 @@ func (c *Cache) put(ctx context.Context, key, method, beginDate, endDate string,
 }
 
 // Do returns the answer for key: from the store if it is there (Hit), else
-// from fetch, which Do then puts as Put does (Miss). Identical calls (same
-// key) in flight at the same time share the first one's fetch (Shared); the
-// others' fetch is not called.
+// from fetch, which Do then puts as Put does (Miss), or from an identical
+// call's fetch (Shared), by the rule in the package comment. fetch is only
+// ever called on Do's own goroutine, with Do's ctx.
 //
-// The fetch runs on its own goroutine with a context that keeps the first
-// caller's values and deadline but not its cancellation: a caller whose ctx
-// is cancelled returns ctx.Err() at once (after its deadline, Grace later),
-// and the fetch goes on for those still waiting; it is cancelled when no
-// caller waits any more, so it lives as long as the longest-waiting caller
-// and no longer. The answer is stored before the callers get it, so that the
-// next call finds it.
-//
-// Each caller gets its own copy of the value, byte-identical to fetch's. An
-// error is never stored, and is returned as-is to every caller that shared
-// it: callers must not mutate it. A panic in fetch becomes an error.
+// The caller whose fetch it was gets fetch's own slice; every other caller
+// its own copy, byte-identical. An error is never stored, and is returned as-is to every caller that shared
+// it: callers must not mutate it.
 func (c *Cache) Do(ctx context.Context, key, method, beginDate, endDate string,
 	fetch func(ctx context.Context) ([]byte, error)) ([]byte, Outcome, error) {
 	if v, ok := c.Get(ctx, key); ok {
 		return v, Hit, nil
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, Miss, err
-	}
-	outcome := Shared
-	c.mu.Lock()
-	cl := c.calls[key]
-	if cl == nil {
-		outcome = Miss
-		var (
-			fctx   context.Context
-			cancel context.CancelFunc
-		)
-		if dl, ok := ctx.Deadline(); ok {
-			fctx, cancel = context.WithDeadline(context.WithoutCancel(ctx), dl)
-		} else {
-			fctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
-		}
-		cl = &call{done: make(chan struct{}), cancel: cancel}
-		c.calls[key] = cl
-		go c.run(fctx, cl, key, method, beginDate, endDate, fetch)
-	}
-	cl.waiters++
-	c.mu.Unlock()
-	if c.onWait != nil {
-		c.onWait(key)
-	}
-	select {
-	case <-cl.done:
-		return cl.result(outcome)
-	case <-ctx.Done():
-		if c.grace > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			t := time.NewTimer(c.grace)
-			select {
-			case <-cl.done:
-				t.Stop()
-				return cl.result(outcome)
-			case <-t.C:
-			}
+	outcome := Miss
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, outcome, err
 		}
 		c.mu.Lock()
-		if cl.waiters--; cl.waiters == 0 {
-			cl.cancel()
-			if c.calls[key] == cl {
-				delete(c.calls, key) // the next caller starts afresh
-			}
+		f := c.flights[key]
+		if f == nil {
+			f = &flight{}
+			c.flights[key] = f
+			c.mu.Unlock()
+			v, err := c.fetch(ctx, f, key, method, beginDate, endDate, fetch)
+			return v, Miss, err
 		}
+		if f.done == nil {
+			f.done = make(chan struct{})
+		}
+		f.joined = true
+		done := f.done
 		c.mu.Unlock()
-		return nil, outcome, ctx.Err()
+		if c.onWait != nil {
+			c.onWait(key)
+		}
+		outcome = Shared
+		if !c.wait(ctx, done) {
+			return nil, Shared, ctx.Err()
+		}
+		if !f.none {
+			if f.err != nil {
+				return nil, Shared, f.err
+			}
+			return bytes.Clone(f.val), Shared, nil
+		}
+		// The fetcher left before the answer came: fetch under our own
+		// context, or join whoever got there first.
+		outcome = Miss
 	}
 }
 
-// result is cl's outcome for one caller: its own copy of the value.
-func (cl *call) result(o Outcome) ([]byte, Outcome, error) {
-	if cl.err != nil {
-		return nil, o, cl.err
+// wait waits for done until ctx ends and, past its deadline, Grace more. It
+// reports whether done was closed.
+func (c *Cache) wait(ctx context.Context, done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
 	}
-	return bytes.Clone(cl.val), o, nil
+	if c.grace <= 0 || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return false
+	}
+	t := time.NewTimer(c.grace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
-// run fetches for cl, stores a success, then hands the outcome to the waiters.
-func (c *Cache) run(ctx context.Context, cl *call, key, method, beginDate, endDate string,
-	fetch func(ctx context.Context) ([]byte, error)) {
+// fetch runs fetch for flight f under ctx, stores a success, then hands the
+// outcome to f's joiners, if any.
+func (c *Cache) fetch(ctx context.Context, f *flight, key, method, beginDate, endDate string,
+	fetch func(ctx context.Context) ([]byte, error)) ([]byte, error) {
 	asked := c.now()
-	cl.val, cl.err = protect(ctx, fetch)
-	if cl.err == nil {
-		// Stored even if every caller has left: Redis has its own budget.
-		c.put(context.WithoutCancel(ctx), key, method, beginDate, endDate, cl.val, asked)
+	v, err := protect(ctx, fetch)
+	switch {
+	case err == nil:
+		// Stored even if ctx has just ended: the store has its own budget.
+		c.put(context.WithoutCancel(ctx), key, method, beginDate, endDate, v, asked)
+	case ctx.Err() != nil:
+		f.none = true // our deadline or cancellation, not the upstream's answer
 	}
 	c.mu.Lock()
-	if c.calls[key] == cl {
-		delete(c.calls, key)
+	if c.flights[key] == f {
+		delete(c.flights, key)
 	}
+	done, joined := f.done, f.joined
 	c.mu.Unlock()
-	cl.cancel()
-	close(cl.done)
+	if joined {
+		// Joiners copy from f.val while our caller owns v: never the same
+		// bytes.
+		f.val, f.err = bytes.Clone(v), err
+		close(done)
+	}
+	return v, err
 }
+
+// A PanicError is what Do returns when fetch panicked: to the caller whose
+// fetch it was and to those who shared it. Stack is the panicking
+// goroutine's, for the log.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("cache: fetch panicked: %v", e.Value) }
 
 func protect(ctx context.Context, fetch func(ctx context.Context) ([]byte, error)) (v []byte, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			v, err = nil, fmt.Errorf("cache: fetch panicked: %v", p)
+			v, err = nil, &PanicError{Value: p, Stack: debug.Stack()}
 		}
 	}()
 	return fetch(ctx)

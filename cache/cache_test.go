@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -13,14 +14,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
-
-	"github.com/wxanalysis/wxanalysis/internal/expiring"
 )
 
 func TestKey(t *testing.T) {
 	params := []byte(`{"beginDate":"20240101","endDate":"20240101"}`)
 	k := Key("appid:wx1111", "getDailyVisitTrend", params)
-	assert.Regexp(t, `^wxa:v1:[0-9a-f]{64}$`, k)
+	assert.Regexp(t, `^wxa:v2:[0-9a-f]{64}$`, k)
 	assert.Equal(t, k, Key("appid:wx1111", "getDailyVisitTrend", params), "deterministic")
 	for name, other := range map[string]string{
 		"another AppID":    Key("appid:wx2222", "getDailyVisitTrend", params),
@@ -97,7 +96,7 @@ type counter struct {
 
 func (f *counter) fetch(context.Context) ([]byte, error) {
 	f.calls.Add(1)
-	return f.val, f.err
+	return bytes.Clone(f.val), f.err // fresh bytes, as from an upstream call
 }
 
 func TestDoHitMiss(t *testing.T) {
@@ -181,7 +180,7 @@ func TestDoShares(t *testing.T) {
 			fetch := func(context.Context) ([]byte, error) {
 				calls.Add(1)
 				<-release
-				return tc.val, tc.err
+				return bytes.Clone(tc.val), tc.err
 			}
 			results := make([]result, n)
 			var wg sync.WaitGroup
@@ -191,8 +190,8 @@ func TestDoShares(t *testing.T) {
 					results[i] = result{v, o, err}
 				})
 			}
-			for range n {
-				<-waiting
+			for range n - 1 { // the first fetches
+				recv(t, waiting)
 			}
 			close(release)
 			wg.Wait()
@@ -216,103 +215,9 @@ func TestDoShares(t *testing.T) {
 				}
 				assert.Equal(t, byte('{'), tc.val[0], "fetch's slice untouched")
 			}
-			assert.Empty(t, c.calls, "no call left in flight")
+			assert.Empty(t, c.flights, "no call left in flight")
 		})
 	}
-}
-
-// TestDoWaiterLeaves: a caller whose context ends stops waiting, without
-// cancelling the fetch that another caller still waits for.
-func TestDoWaiterLeaves(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	c := New(NewMemory(1<<20, nil), Options{TTL: time.Hour})
-	waiting := waitFor(c)
-	started, release := make(chan context.Context, 1), make(chan struct{})
-	fetch := func(ctx context.Context) ([]byte, error) {
-		started <- ctx
-		<-release
-		return []byte("v"), nil
-	}
-	ctx1, cancel1 := context.WithCancel(context.Background())
-	first := make(chan result, 1)
-	go func() {
-		v, o, err := c.Do(ctx1, "k", "getVisitPage", "20200101", "20200101", fetch)
-		first <- result{v, o, err}
-	}()
-	fetchCtx := <-started
-	<-waiting
-	second := make(chan result, 1)
-	go func() {
-		v, o, err := c.Do(context.Background(), "k", "getVisitPage", "20200101", "20200101", fetch)
-		second <- result{v, o, err}
-	}()
-	<-waiting
-
-	cancel1()
-	r := <-first
-	assert.ErrorIs(t, r.err, context.Canceled)
-	assert.Equal(t, Miss, r.outcome)
-	assert.NoError(t, fetchCtx.Err(), "the fetch goes on for the other caller")
-
-	close(release)
-	r = <-second
-	require.NoError(t, r.err)
-	assert.Equal(t, result{[]byte("v"), Shared, nil}, r)
-	assert.Error(t, fetchCtx.Err(), "released once done")
-}
-
-// TestDoAllLeave: when no caller waits any more the fetch is cancelled and
-// the next caller starts afresh; the abandoned call, ending later, does not
-// disturb the new one.
-func TestDoAllLeave(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	ctx := context.Background()
-	c := New(NewMemory(1<<20, nil), Options{TTL: time.Hour})
-	waiting := waitFor(c)
-
-	started, ended := make(chan context.Context, 1), make(chan struct{})
-	abandoned := func(ctx context.Context) ([]byte, error) {
-		started <- ctx
-		<-ctx.Done()
-		<-ended
-		return nil, ctx.Err()
-	}
-	ctx1, cancel1 := context.WithCancel(ctx)
-	first := make(chan error, 1)
-	go func() {
-		_, _, err := c.Do(ctx1, "k", "getVisitPage", "20200101", "20200101", abandoned)
-		first <- err
-	}()
-	<-waiting
-	c.mu.Lock()
-	old := c.calls["k"]
-	c.mu.Unlock()
-	cancel1()
-	require.ErrorIs(t, <-first, context.Canceled)
-	require.Error(t, (<-started).Err(), "no caller waits: the fetch is cancelled")
-
-	release := make(chan struct{})
-	var calls atomic.Int32
-	fetch := func(context.Context) ([]byte, error) {
-		calls.Add(1)
-		<-release
-		return []byte("fresh"), nil
-	}
-	results := make(chan result, 2)
-	do := func() {
-		v, o, err := c.Do(ctx, "k", "getVisitPage", "20200101", "20200101", fetch)
-		results <- result{v, o, err}
-	}
-	go do()
-	<-waiting
-	close(ended) // the abandoned call ends while the new one is in flight
-	<-old.done
-	go do()
-	<-waiting
-	close(release)
-	got := []result{<-results, <-results}
-	assert.ElementsMatch(t, []result{{[]byte("fresh"), Miss, nil}, {[]byte("fresh"), Shared, nil}}, got)
-	assert.Equal(t, int32(1), calls.Load())
 }
 
 func TestDoCancelledBefore(t *testing.T) {
@@ -379,38 +284,18 @@ func BenchmarkDoHit(b *testing.B) {
 	}
 }
 
-// TestDoDeadlineAndGrace: the fetch keeps the first caller's deadline; a
-// caller whose deadline has passed waits Grace more for the fetch's own
-// answer, and without Grace leaves at once.
-func TestDoDeadlineAndGrace(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	for _, grace := range []time.Duration{time.Hour, 0} {
-		c := New(nil, Options{Grace: grace})
-		started, release := make(chan context.Context, 1), make(chan struct{})
-		fetch := func(ctx context.Context) ([]byte, error) {
-			started <- ctx
-			<-release
-			return []byte("late"), nil
+// BenchmarkDoMiss: a call that nobody shares and nothing stores (a TTL of 0
+// for an answer that is not final), the path of every distinct call.
+func BenchmarkDoMiss(b *testing.B) {
+	ctx := context.Background()
+	c := New(NewMemory(16<<20, nil), Options{})
+	key := Key("appid:wx0123456789abcdef", "getDailyVisitTrend", []byte(`{"beginDate":"20240101","endDate":"20240101"}`))
+	answer := make([]byte, 400)
+	fetch := func(context.Context) ([]byte, error) { return answer, nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, o, _ := c.Do(ctx, key, "getUserPortrait", "20240101", "20240101", fetch); o != Miss {
+			b.Fatal(o)
 		}
-		ctx := expiring.New()
-		got := make(chan result, 1)
-		go func() {
-			v, o, err := c.Do(ctx, "k", "getVisitPage", "20200101", "20200101", fetch)
-			got <- result{v, o, err}
-		}()
-		fetchCtx := <-started
-		dl, ok := fetchCtx.Deadline()
-		want, _ := ctx.Deadline()
-		assert.True(t, ok, "the fetch has the caller's deadline")
-		assert.WithinDuration(t, want, dl, time.Minute)
-		ctx.Expire()
-		if grace > 0 {
-			close(release)
-			assert.Equal(t, result{[]byte("late"), Miss, nil}, <-got, "within Grace, the fetch's own answer")
-			continue
-		}
-		r := <-got
-		assert.ErrorIs(t, r.err, context.DeadlineExceeded, "no Grace: gone at the deadline")
-		close(release)
 	}
 }

@@ -2,9 +2,16 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wxanalysis/wxanalysis/internal/resp"
 )
 
 // clock is a fake clock that moves only when told.
@@ -60,4 +67,54 @@ func (l *logs) messages(level slog.Level) []string {
 		}
 	}
 	return m
+}
+
+// admin is the test's own look at Redis, beside the cache.
+type admin struct {
+	t *testing.T
+	c *resp.Client
+}
+
+func newAdmin(t *testing.T, addr string) *admin {
+	c := resp.New(resp.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return &admin{t, c}
+}
+
+func (a *admin) do(key string, args ...any) any {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	v, err := a.c.Do(ctx, key, args...)
+	if !errors.Is(err, resp.Nil) {
+		require.NoError(a.t, err)
+	}
+	return v
+}
+
+func (a *admin) pttl(key string) time.Duration {
+	a.t.Helper()
+	return time.Duration(a.do(key, "PTTL", key).(int64)) * time.Millisecond
+}
+
+func (a *admin) get(key string) []byte {
+	a.t.Helper()
+	v, _ := a.do(key, "GET", key).([]byte)
+	return v
+}
+
+// text returns every record, attributes included, one a line.
+func (l *logs) text() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b strings.Builder
+	for _, r := range l.records {
+		b.WriteString(r.Message)
+		r.Attrs(func(a slog.Attr) bool {
+			b.WriteString(" " + a.String())
+			return true
+		})
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -1,16 +1,25 @@
 package cache
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
+	"net"
 	"net/url"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/wxanalysis/wxanalysis/internal/resp"
 )
 
 // Defaults of RedisOptions.
@@ -30,21 +39,29 @@ type RedisOptions struct {
 	Logger  *slog.Logger     // nil: slog.Default()
 	Now     func() time.Time // nil: time.Now; the clock of the back-off
 	Prefix  string           // prepended to every key, e.g. "wxanalysis:"
+	RootCAs *x509.CertPool   // for rediss://: the CAs to trust; nil: the system's
 }
 
-// Redis is a Store on a Redis server, shared by every instance that uses the
-// same server. It never takes longer than its timeout: on a failure it logs
-// one warning, answers ErrUnavailable for the back-off period without trying,
-// then tries again, and logs once more when Redis answers again. It is safe
-// for concurrent use.
+// Redis is a Store on a Redis server or Redis Cluster, shared by every
+// instance that uses it. It never takes longer than its timeout: on a
+// failure it logs one warning, answers ErrUnavailable for the back-off
+// period without trying, then tries again, and logs once more when Redis
+// answers again.
+//
+// What it reads is checked before it is served: each value is stored in an
+// envelope that binds it to its key (see seal), and a value that is not
+// one, belongs to another key, is damaged, larger than a result may be, or
+// not a JSON object is a miss, with one warning for the first such entry.
+// It is safe for concurrent use.
 type Redis struct {
-	client  *redis.Client
+	client  *resp.Client
 	addr    string
 	prefix  string
 	timeout time.Duration
 	backoff time.Duration
 	now     func() time.Time
 	log     *slog.Logger
+	warned  atomic.Bool // a bad entry has been reported
 
 	mu      sync.Mutex
 	down    bool      // since the last warning
@@ -52,13 +69,9 @@ type Redis struct {
 }
 
 // NewRedis returns a Redis for rawURL, redis://[user:password@]host[:port][/db]
-// or rediss:// for TLS. It does not connect: an unreachable server costs
-// misses, not an error. Errors never contain the URL, which may hold a
-// password.
-//
-// go-redis has one logger for the whole process; NewRedis sends its lines to
-// opts.Logger at debug level, so that a server going down is the one warning
-// of Redis and not a line per attempt on stderr.
+// or rediss:// for TLS; host:port may be any node of a Redis Cluster. It
+// does not connect: an unreachable server costs misses, not an error. Errors
+// never contain the URL, which may hold a password.
 func NewRedis(rawURL string, opts RedisOptions) (*Redis, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -67,12 +80,33 @@ func NewRedis(rawURL string, opts RedisOptions) (*Redis, error) {
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
 		return nil, fmt.Errorf("cache: the Redis URL's scheme %q must be redis or rediss", u.Scheme)
 	}
-	if u.Hostname() == "" {
+	host, port := u.Hostname(), u.Port()
+	if host == "" {
 		return nil, errors.New("cache: the Redis URL has no host")
 	}
-	o, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("cache: the Redis URL: %w", err) // about its path or query, not its password
+	if port == "" {
+		port = "6379"
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return nil, errors.New("cache: the Redis URL's port must be a number from 1 to 65535")
+	}
+	db := 0
+	if p := u.Path; p != "" && p != "/" {
+		if db, err = strconv.Atoi(p[1:]); err != nil || db < 0 {
+			return nil, errors.New("cache: the Redis URL's path must be a database number such as /0: invalid database number")
+		}
+	}
+	for name := range u.Query() {
+		return nil, fmt.Errorf("cache: the Redis URL has an unexpected option: %.40q (timeouts are the cache's own)", name)
+	}
+	o := resp.Options{Addr: net.JoinHostPort(host, port), DB: db, MaxReply: maxValue + envelope}
+	if u.User != nil {
+		o.Username = u.User.Username()
+		o.Password, _ = u.User.Password() // redis://:password@host for the default user
+	}
+	if u.Scheme == "rediss" {
+		// The URL's host names the service: cluster nodes announced by
+		// address are verified against it too.
+		o.TLS = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host, RootCAs: opts.RootCAs}
 	}
 	r := &Redis{
 		addr: o.Addr, prefix: opts.Prefix, timeout: opts.Timeout, backoff: opts.Backoff,
@@ -90,41 +124,100 @@ func NewRedis(rawURL string, opts RedisOptions) (*Redis, error) {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	// One attempt within the budget, whatever the URL's query asks: a cache
-	// that waits is worse than none.
-	o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = r.timeout, r.timeout, r.timeout, r.timeout
-	o.ContextTimeoutEnabled = true
-	o.MaxRetries = -1
-	o.DialerRetries = 1
-	// No extra round trips on connect.
-	o.DisableIdentity = true
-	o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	redis.SetLogger(debugLog{r.log})
-	r.client = redis.NewClient(o)
+	r.client = resp.New(o)
 	return r, nil
 }
 
-// Get returns key's value, a copy; (nil, false, nil) when it is missing.
+// maxValue bounds what the cache stores and serves: SCF returns at most 6 MB
+// from an invocation (openapi.MaxResult), so nothing larger is a result.
+const maxValue = 6_000_000
+
+// The envelope of a stored value: a 4-byte magic, the first 8 bytes of
+// SHA-256 of the Redis key it was stored under, the value's length (4
+// bytes) and CRC-32C (4 bytes), big-endian, then the value.
+const envelope = 4 + 8 + 4 + 4
+
+var (
+	magic      = []byte("wxa\x02")
+	castagnoli = crc32.MakeTable(crc32.Castagnoli)
+)
+
+// seal returns value in its envelope for key.
+func seal(key string, value []byte) []byte {
+	sum := sha256.Sum256([]byte(key))
+	b := make([]byte, 0, envelope+len(value))
+	b = append(b, magic...)
+	b = append(b, sum[:8]...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(value)))
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(value, castagnoli))
+	return append(b, value...)
+}
+
+// open returns the value sealed in b for key, or why b is not one.
+func open(key string, b []byte) ([]byte, string) {
+	if len(b) < envelope || !bytes.Equal(b[:4], magic) {
+		return nil, "not written by this cache"
+	}
+	sum := sha256.Sum256([]byte(key))
+	if !bytes.Equal(b[4:12], sum[:8]) {
+		return nil, "written for another key"
+	}
+	v := b[envelope:]
+	switch {
+	case int(binary.BigEndian.Uint32(b[12:16])) != len(v):
+		return nil, "length does not match"
+	case len(v) > maxValue:
+		return nil, "larger than a result may be"
+	case binary.BigEndian.Uint32(b[16:20]) != crc32.Checksum(v, castagnoli):
+		return nil, "checksum does not match"
+	case len(v) == 0 || v[0] != '{' || !json.Valid(v):
+		return nil, "not a JSON object"
+	}
+	return v, ""
+}
+
+// bad reports an entry that is not served: one warning, then debug lines.
+func (r *Redis) bad(ctx context.Context, key, why string) {
+	level := slog.LevelDebug
+	if r.warned.CompareAndSwap(false, true) {
+		level = slog.LevelWarn
+	}
+	r.log.Log(ctx, level, "cache: a Redis entry is not this cache's answer for its key; served as a miss (further ones at debug level)",
+		"key", key, "reason", why)
+}
+
+// Get returns key's value, a copy; (nil, false, nil) when it is missing or
+// not a value this cache stored for key.
 func (r *Redis) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if !r.ready() {
 		return nil, false, ErrUnavailable
 	}
 	opCtx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	// Result, not Bytes: Bytes aliases the reply string's memory.
-	s, err := r.client.Get(opCtx, r.prefix+key).Result()
-	if errors.Is(err, redis.Nil) {
+	full := r.prefix + key
+	reply, err := r.client.Do(opCtx, full, "GET", full)
+	switch {
+	case errors.Is(err, resp.Nil):
 		return nil, false, r.done(ctx, "get", nil)
-	}
-	if err != nil {
+	case errors.Is(err, resp.ErrTooLarge):
+		r.bad(ctx, full, "larger than a result may be")
+		return nil, false, r.done(ctx, "get", nil)
+	case err != nil:
 		return nil, false, r.done(ctx, "get", err)
 	}
-	return []byte(s), true, r.done(ctx, "get", nil)
+	b, _ := reply.([]byte)
+	v, why := open(full, b)
+	if why != "" {
+		r.bad(ctx, full, why)
+		return nil, false, r.done(ctx, "get", nil)
+	}
+	return v, true, r.done(ctx, "get", nil)
 }
 
-// Set stores value for ttl; with ttl <= 0 it stores nothing.
+// Set stores value for ttl, sealed for key; with ttl <= 0, or a value larger
+// than a result may be, it stores nothing.
 func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if ttl <= 0 {
+	if ttl <= 0 || len(value) > maxValue {
 		return nil
 	}
 	if !r.ready() {
@@ -132,7 +225,9 @@ func (r *Redis) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	}
 	opCtx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	return r.done(ctx, "set", r.client.Set(opCtx, r.prefix+key, value, ttl).Err())
+	full := r.prefix + key
+	_, err := r.client.Do(opCtx, full, "SET", full, seal(full, value), "PX", max(ttl.Milliseconds(), 1))
+	return r.done(ctx, "set", err)
 }
 
 // Close closes the connections.
@@ -167,13 +262,4 @@ func (r *Redis) done(ctx context.Context, op string, err error) error {
 	}
 	r.retryAt = r.now().Add(r.backoff)
 	return fmt.Errorf("cache: redis %s: %w", op, err)
-}
-
-// debugLog carries go-redis's own log lines to a slog.Logger at debug level.
-type debugLog struct{ l *slog.Logger }
-
-func (d debugLog) Printf(ctx context.Context, format string, v ...any) {
-	if d.l.Enabled(ctx, slog.LevelDebug) {
-		d.l.DebugContext(ctx, fmt.Sprintf(format, v...))
-	}
 }

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -38,8 +37,7 @@ func TestRedisShared(t *testing.T) {
 	opts := Options{TTL: 10 * time.Minute, FinalTTL: 30 * 24 * time.Hour, Now: clk.Now}
 	a := New(newRedis(t, srv.URL(), clk, l), opts)
 	b := New(newRedis(t, srv.URL(), clk, l), opts)
-	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	t.Cleanup(func() { _ = admin.Close() })
+	admin := newAdmin(t, srv.Addr())
 
 	for _, tc := range []struct {
 		name, method, begin, end string
@@ -62,8 +60,7 @@ func TestRedisShared(t *testing.T) {
 			assert.Equal(t, answer, v)
 			assert.Equal(t, int32(1), f.calls.Load())
 
-			ttl, err := admin.PTTL(ctx, prefix+key).Result()
-			require.NoError(t, err)
+			ttl := admin.pttl(prefix + key)
 			assert.LessOrEqual(t, ttl, tc.ttl)
 			assert.Greater(t, ttl, tc.ttl-time.Minute)
 		})
@@ -81,12 +78,12 @@ func TestRedisStopped(t *testing.T) {
 	opts := Options{TTL: 10 * time.Minute, Now: clk.Now}
 	a := New(newRedis(t, srv.URL(), clk, l), opts)
 	b := New(newRedis(t, srv.URL(), clk, l), opts)
-	f := &counter{val: []byte("answer")}
+	f := &counter{val: []byte(`{"answer":1}`)}
 	do := func(c *Cache, key string) Outcome {
 		t.Helper()
 		v, outcome, err := c.Do(ctx, key, "getDailyVisitTrend", "20240229", "20240229", f.fetch)
 		require.NoError(t, err)
-		assert.Equal(t, "answer", string(v))
+		assert.Equal(t, `{"answer":1}`, string(v))
 		return outcome
 	}
 	require.Equal(t, Miss, do(a, "k1"))
@@ -183,11 +180,11 @@ func TestRedisCallerGaveUp(t *testing.T) {
 	cancel()
 	_, _, err := r.Get(ctx, "k")
 	require.ErrorIs(t, err, context.Canceled)
-	require.NoError(t, r.Set(context.Background(), "k", []byte("v"), time.Minute), "not backing off")
+	require.NoError(t, r.Set(context.Background(), "k", []byte(`{"v":1}`), time.Minute), "not backing off")
 	v, ok, err := r.Get(context.Background(), "k")
 	require.NoError(t, err)
 	assert.True(t, ok)
-	assert.Equal(t, "v", string(v))
+	assert.Equal(t, `{"v":1}`, string(v))
 	assert.Empty(t, l.messages(slog.LevelWarn))
 }
 
@@ -200,11 +197,11 @@ func TestRedisGetSet(t *testing.T) {
 	assert.False(t, ok)
 	assert.Nil(t, v)
 
-	require.NoError(t, r.Set(ctx, "zero", []byte("v"), 0))
+	require.NoError(t, r.Set(ctx, "zero", []byte(`{"v":1}`), 0))
 	_, ok, _ = r.Get(ctx, "zero")
 	assert.False(t, ok, "ttl 0: not stored")
 
-	in := []byte{0, 1, 2, 0xff, '\n'}
+	in := []byte("{\"a\" : [1,\n2], \"\u00e9\":\"\\u0000\"}\n")
 	require.NoError(t, r.Set(ctx, "bin", in, time.Minute))
 	v, ok, err = r.Get(ctx, "bin")
 	require.NoError(t, err)
@@ -222,8 +219,9 @@ func TestNewRedisURL(t *testing.T) {
 		{"redis://:s3cret@", "no host"},
 		{"redis://:s3cret@h:6379/x", "invalid database number"},
 		{"redis://:s3cret@h:port\x7f", "not a URL"},
-		{"redis://:s3cret@h:6379/0?dial_timeout=fast", "dial_timeout"},
-		{"redis://:s3cret@h:6379/0?password=x", "unexpected option: password"},
+		{"redis://:s3cret@h:6379/0?dial_timeout=fast", "unexpected option: \"dial_timeout\""},
+		{"redis://:s3cret@h:6379/0?password=x", "unexpected option: \"password\""},
+		{"redis://:s3cret@h:0/0", "port must be a number"},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
 			r, err := NewRedis(tc.url, RedisOptions{})
@@ -236,4 +234,50 @@ func TestNewRedisURL(t *testing.T) {
 			assert.NotContains(t, err.Error(), "s3cret", "the password never")
 		})
 	}
+}
+
+// TestRedisTLSAuthDB: rediss:// with a password and a database number,
+// against a redis-server that speaks TLS only and requires the password; a
+// wrong password is one warning that never holds it.
+func TestRedisTLSAuthDB(t *testing.T) {
+	ctx := context.Background()
+	srv, roots := redistest.StartTLS(t, "s3cret-pass")
+	url := "rediss://:s3cret-pass@" + srv.Addr() + "/3"
+	l := &logs{}
+	r, err := NewRedis(url, RedisOptions{Timeout: 5 * time.Second, Logger: slog.New(l), RootCAs: roots})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close() })
+	require.NoError(t, r.Set(ctx, "k", []byte(`{"a":1}`), time.Minute))
+	v, ok, err := r.Get(ctx, "k")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, `{"a":1}`, string(v))
+
+	for name, u := range map[string]string{
+		"wrong password": "rediss://:wrong-s3cret@" + srv.Addr() + "/3",
+		"plain TCP":      "redis://:s3cret-pass@" + srv.Addr() + "/3",
+	} {
+		bad, err := NewRedis(u, RedisOptions{Timeout: 2 * time.Second, Logger: slog.New(l), RootCAs: roots})
+		require.NoError(t, err)
+		_, _, err = bad.Get(ctx, "k")
+		require.Error(t, err, name)
+		assert.NotContains(t, err.Error(), "s3cret", name)
+		_ = bad.Close()
+	}
+	assert.Contains(t, l.text(), "WRONGPASS", "the warning says why")
+	assert.NotContains(t, l.text(), "s3cret", "never the password")
+	assert.Len(t, l.messages(slog.LevelWarn), 2, "each bad client warned")
+
+	other, err := NewRedis("rediss://:s3cret-pass@"+srv.Addr()+"/4", RedisOptions{Timeout: 5 * time.Second, RootCAs: roots})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = other.Close() })
+	_, ok, err = other.Get(ctx, "k")
+	require.NoError(t, err)
+	assert.False(t, ok, "another database number, another keyspace")
+
+	untrusted, err := NewRedis(url, RedisOptions{Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = untrusted.Close() })
+	_, _, err = untrusted.Get(ctx, "k")
+	assert.ErrorContains(t, err, "certificate", "the server's certificate is checked")
 }

@@ -25,7 +25,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wxanalysis/wxanalysis/casing"
 	"github.com/wxanalysis/wxanalysis/internal/scf"
+	"github.com/wxanalysis/wxanalysis/openapi"
 )
 
 type testCase struct {
@@ -109,8 +111,9 @@ func TestConformance(t *testing.T) {
 			load(t, filepath.Join("golden", c.Name+".json"), &g)
 			require.Equal(t, "analysis."+c.Action, g.APIName)
 
+			served, result := withData(t, c, g.Result)
 			up.mu.Lock()
-			up.current, up.requests = c, nil
+			up.current, up.requests = served, nil
 			up.mu.Unlock()
 			event := append([]byte(fmt.Sprintf(`{"action":%q,`, c.Action)), bytes.TrimPrefix(bytes.TrimSpace(c.Data), []byte("{"))...)
 			out, err := p.Invoke(event, scf.Invocation{FunctionName: "analysis", Timeout: 10 * time.Second})
@@ -123,16 +126,50 @@ func TestConformance(t *testing.T) {
 			assert.True(t, equalJSON(t, g.Request, []byte(requests[0])), "request\nSDK:  %s\nours: %s", g.Request, requests[0])
 
 			if d, ok := diffs[c.Name]; ok {
-				assert.True(t, equalJSON(t, d.Ours, out), "deliberate difference (%s)\nwant: %s\ngot:  %s", d.Reason, d.Ours, out)
-				assert.False(t, equalJSON(t, g.Result, out), "the SDK now agrees: remove %s from differences.json", c.Name)
+				_, ours := withData(t, c, d.Ours)
+				assert.True(t, equalJSON(t, ours, out), "deliberate difference (%s)\nwant: %s\ngot:  %s", d.Reason, ours, out)
+				assert.False(t, equalJSON(t, result, out), "the SDK now agrees: remove %s from differences.json", c.Name)
 				return
 			}
-			assert.True(t, equalJSON(t, g.Result, out), "result\nSDK:  %s\nours: %s", g.Result, out)
+			assert.True(t, equalJSON(t, result, out), "result\nSDK:  %s\nours: %s", result, out)
 		})
 	}
 	for name := range diffs {
 		assert.True(t, seen[name], "differences.json names %s, which is not a case", name)
 	}
+}
+
+// withData returns c with a data member of its method's answer added to an
+// object answer that has none, and the SDK's result with that member added
+// as the SDK converts it: the function refuses a 200 answer that is not of
+// the method's shape (a glitch, never cached), and most cases probe key
+// conversion with answers of no method's shape. Nothing else changes.
+func withData(t *testing.T, c testCase, result json.RawMessage) (testCase, json.RawMessage) {
+	m, ok := openapi.Lookup(c.Action)
+	require.True(t, ok, c.Action)
+	var members map[string]json.RawMessage
+	if json.Unmarshal([]byte(c.Body), &members) != nil || members == nil {
+		return c, result
+	}
+	for _, f := range m.Answer {
+		if _, ok := members[f.Name]; ok {
+			return c, result
+		}
+	}
+	f := m.Answer[0]
+	empty := map[byte]string{'[': "[]", '{': "{}"}[f.Kind]
+	body := strings.TrimSpace(c.Body)
+	sep := ","
+	if strings.TrimSpace(body[1:]) == "}" {
+		sep = ""
+	}
+	c.Body = `{"` + f.Name + `":` + empty + sep + body[1:]
+	var r map[string]json.RawMessage
+	if json.Unmarshal(result, &r) == nil && string(r["errCode"]) == "0" {
+		r[casing.CamelKey(f.Name)] = json.RawMessage(empty)
+		result, _ = json.Marshal(r)
+	}
+	return c, result
 }
 
 // equalJSON compares two JSON documents as values: object members in any

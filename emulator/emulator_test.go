@@ -551,6 +551,12 @@ func TestFaults(t *testing.T) {
 	assert.False(t, json.Valid([]byte(e.weekly(t, tok, "X-Wxemu-Fault", "truncated").raw)))
 	assert.False(t, json.Valid([]byte(e.weekly(t, tok, "X-Wxemu-Fault", "malformed").raw)))
 	assert.Zero(t, e.weekly(t, tok, "X-Wxemu-Fault", "gateway.errcode=-604101").Errcode, "gateway faults stay at the gateway")
+	for name, body := range map[string]string{"text": "upstream busy, try later", "null": "null", "array": "[]",
+		"number": "0", "wrapper": `{"result":"upstream busy, try later"}`, "empty": "{}"} {
+		g := e.weekly(t, tok, "X-Wxemu-Fault", "glitch="+name)
+		assert.Equal(t, 200, g.status, name)
+		assert.Equal(t, body, g.raw, name)
+	}
 
 	req, _ := http.NewRequest("POST", e.URL+weeklyPath+"?access_token="+tok, strings.NewReader(weekly))
 	req.Header.Set("X-Wxemu-Fault", "reset")
@@ -566,6 +572,8 @@ func TestFaults(t *testing.T) {
 		"gateway.expired":  "not a gateway fault",
 		"gateway.bogus=1":  "unknown kind",
 		"latency=fortnite": `fault "latency=fortnite"`,
+		"glitch=html":      "glitch takes text, null, array, number, wrapper or empty",
+		"glitch":           "glitch takes",
 	} {
 		_, err = emulator.ParseFaults(spec)
 		assert.ErrorContains(t, err, msg, spec)

@@ -23,7 +23,19 @@ const (
 	QuotaAfter Kind = "quota-after" // quota-after=5: 45009 once 5 calls have been answered
 	Expired    Kind = "expired"     // answer 42001, as for an expired token
 	BadToken   Kind = "badtoken"    // gateway only: refuse the wxCloudApiToken (JSON INVALID_PARAM)
+	Glitch     Kind = "glitch"      // glitch=text: answer 200 with a body that is no answer (see glitches)
 )
+
+// glitches are the bodies of glitch=<name>: what a proxy or a broken
+// upstream has been seen to answer with 200 instead of the data.
+var glitches = map[string]struct{ ctype, body string }{
+	"text":    {"text/plain", "upstream busy, try later"},
+	"null":    {contentTypeJSON, "null"},
+	"array":   {contentTypeJSON, "[]"},
+	"number":  {contentTypeJSON, "0"},
+	"wrapper": {contentTypeJSON, `{"result":"upstream busy, try later"}`},
+	"empty":   {contentTypeJSON, "{}"},
+}
 
 // A Fault is one injected fault. Its syntax is [token.|gateway.]kind[=value][*count]:
 // with a count it applies to that many requests, then is spent; without, to
@@ -39,6 +51,7 @@ const (
 type Fault struct {
 	Kind    Kind
 	N       int           // errcode, status or quota-after value
+	Glitch  string        // glitch: which body (a key of glitches)
 	D       time.Duration // latency
 	Count   int           // requests left; 0: every request
 	Token   bool          // "token." prefix: for the token endpoints instead
@@ -105,12 +118,17 @@ func parseFault(item string) (Fault, error) {
 		f.D, err = time.ParseDuration(value)
 	case Errcode, Status, QuotaAfter:
 		f.N, err = strconv.Atoi(value)
+	case Glitch:
+		f.Glitch = value
+		if _, ok := glitches[value]; !ok {
+			err = fmt.Errorf("glitch takes text, null, array, number, wrapper or empty")
+		}
 	case Reset, Malformed, Truncated, TextPlain, Expired, BadToken:
 		if hasValue {
 			err = fmt.Errorf("takes no value")
 		}
 	default:
-		return f, fmt.Errorf("fault %q: unknown kind; known: latency, errcode, status, reset, malformed, truncated, text, quota-after, expired, badtoken", kind)
+		return f, fmt.Errorf("fault %q: unknown kind; known: latency, errcode, status, reset, malformed, truncated, text, quota-after, expired, badtoken, glitch", kind)
 	}
 	switch {
 	case err != nil:
@@ -179,6 +197,11 @@ func (e *Emulator) inject(w http.ResponseWriter, r *http.Request, faults []Fault
 			return true
 		case Reset:
 			reset(w)
+			return true
+		case Glitch:
+			g := glitches[f.Glitch]
+			w.Header().Set("Content-Type", g.ctype)
+			w.Write([]byte(g.body))
 			return true
 		case Malformed:
 			w.Header().Set("Content-Type", contentTypeJSON)

@@ -82,8 +82,8 @@ func newHandler(cfg Config, err error) *Handler {
 	if h.cfg.CacheRedisURL != "" {
 		r, err := cache.NewRedis(h.cfg.CacheRedisURL, cache.RedisOptions{Logger: h.log, Now: h.now})
 		if err != nil {
-			// go-redis's reasons repeat parts of the URL, which may hold a password.
-			h.err = errors.New("CACHE_REDIS_URL is not a Redis URL go-redis accepts (redis://[user:password@]host:port/db)")
+			// NewRedis names what is wrong, never the URL, which may hold a password.
+			h.err = errors.New("CACHE_REDIS_URL: " + strings.TrimPrefix(err.Error(), "cache: "))
 			return h
 		}
 		store = r
@@ -258,27 +258,21 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 	if d, ok := params.(interface{ Range() (string, string) }); ok {
 		begin, end = d.Range()
 	}
-	var (
-		mu    sync.Mutex
-		stats openapi.CallStats
-	)
+	// The cache calls fetch on this goroutine only (its package rule), so
+	// stats need no lock; it turns a panic into a *cache.PanicError.
+	var stats openapi.CallStats
 	out, outcome, err := h.cache.Do(ctx, cache.Key(h.scope(cenv, env), m.Name, body), m.Name, begin, end,
-		func(ctx context.Context) (_ []byte, err error) {
-			defer func() {
-				if p := recover(); p != nil {
-					err = h.panicked(p).WithAPI(m.API())
-				}
-			}()
-			var st openapi.CallStats
-			out, err := h.client.CallBody(openapi.WithStats(ctx, &st), &m, body)
-			mu.Lock()
-			stats = st
-			mu.Unlock()
-			return out, err
+		func(ctx context.Context) ([]byte, error) {
+			return h.client.CallBody(openapi.WithStats(ctx, &stats), &m, body)
 		})
-	mu.Lock()
 	rec.add(stats, outcome)
-	mu.Unlock()
+	var pe *cache.PanicError
+	if errors.As(err, &pe) {
+		if outcome == cache.Miss { // logged once, by the caller whose fetch it was
+			h.log.Error("panic", "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+		}
+		return nil, &openapi.Error{API: m.API(), Code: openapi.CodeInternal, Msg: internalError}
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return nil, &openapi.Error{API: m.API(), Code: openapi.CodeTimeout, Msg: "server-side request timed out"}

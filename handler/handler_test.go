@@ -145,7 +145,7 @@ func TestSeedExamplesExact(t *testing.T) {
   "visit_uv_new": [{"key": 0, "value": 0}, {"key": 1, "value": 16853}],
   "visit_uv": [{"key": 0, "value": 0}, {"key": 1, "value": 99310}]
 }`
-	u.answers["/datacube/getweanalysisappidmonthlyretaininfo"] = `{"ref_date":"201702","visit_uv_new":[{"key":0,"value":346249}],"visit_uv":[{"key":0,"value":346249}]}`
+	u.answers["/datacube/getweanalysisappidmonthlyretaininfo"] = `{"visit_uv":[],"ref_date":"201702","visit_uv_new":[{"key":0,"value":346249}],"visit_uv":[{"key":0,"value":346249}]}`
 
 	out, err := h.Invoke(context.Background(), []byte(`{"action":"getWeeklyRetain","beginDate":"20170306","endDate":"20170312"}`))
 	require.NoError(t, err)
@@ -230,7 +230,7 @@ func withIdentity(env map[string]string) context.Context {
 
 func TestCallerIdentity(t *testing.T) {
 	u := newUpstream(t)
-	u.answers["/datacube/getweanalysisappiddailyretaininfo"] = `{"ref_date":"20170313"}`
+	u.answers["/datacube/getweanalysisappiddailyretaininfo"] = `{"visit_uv":[],"ref_date":"20170313"}`
 	cfg := u.config()
 	cfg.AdminOpenIDs = []string{"o-admin"}
 	cfg.CacheMaxBytes = -1 // every call allowed goes upstream

@@ -59,7 +59,7 @@ func identityHandler(t *testing.T, u *upstream, logs *evidence, openids, uids []
 // against ADMIN_UIDS, an anonymous or unverifiable one is refused.
 func TestIdentityFailsClosed(t *testing.T) {
 	u := newUpstream(t)
-	u.answers[dailyPath] = `{"ref_date":"20170313"}`
+	u.answers[dailyPath] = `{"visit_uv":[],"ref_date":"20170313"}`
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -112,7 +112,7 @@ func TestIdentityFailsClosed(t *testing.T) {
 // folding, no prefixes, no trimming of the caller's id.
 func TestAdminListsComparedExactly(t *testing.T) {
 	u := newUpstream(t)
-	u.answers[dailyPath] = `{"ref_date":"20170313"}`
+	u.answers[dailyPath] = `{"visit_uv":[],"ref_date":"20170313"}`
 	cfg, err := handler.ConfigFromEnv(func(k string) string {
 		return map[string]string{"WECHAT_APPID": "wx0123456789abcdef", "WECHAT_APPSECRET": appSecret, "WECHAT_API_BASE": u.URL,
 			"ADMIN_OPENIDS": " o-Admin_1 , o2", "ADMIN_UIDS": "u-Admin_1", "CACHE_MAX_BYTES": "0"}[k]
@@ -148,7 +148,7 @@ func TestAdminListsComparedExactly(t *testing.T) {
 // shows, is what the function does with the row's invocation.
 func TestIdentityRulesAgreeWithBehaviour(t *testing.T) {
 	u := newUpstream(t)
-	u.answers[dailyPath] = `{"ref_date":"20170313"}`
+	u.answers[dailyPath] = `{"visit_uv":[],"ref_date":"20170313"}`
 	require.NotEmpty(t, handler.IdentityRules)
 	for _, r := range handler.IdentityRules {
 		t.Run(r.Kind, func(t *testing.T) {
@@ -344,11 +344,11 @@ func TestEchoedSecretsScrubbedInResultsAndLogs(t *testing.T) {
 	assert.Equal(t, "openapi.analysis.getDailyRetain:fail invalid args: access_token=REDACTED appsecret=REDACTED", res["errMsg"])
 
 	u.mu.Lock()
-	u.answers[dailyPath] = `{"ref_date":"` + token + `","note":"` + appSecret + `"}`
+	u.answers[dailyPath] = `{"visit_uv":[],"ref_date":"` + token + `","note":"` + appSecret + `"}`
 	u.mu.Unlock()
 	out, err := h.Invoke(context.Background(), []byte(dailyEvent))
 	require.NoError(t, err)
-	assert.Equal(t, `{"refDate":"REDACTED","note":"REDACTED","errMsg":"openapi.analysis.getDailyRetain:ok","errCode":0}`, string(out))
+	assert.Equal(t, `{"visitUv":[],"refDate":"REDACTED","note":"REDACTED","errMsg":"openapi.analysis.getDailyRetain:ok","errCode":0}`, string(out))
 
 	text := logs.text(t)
 	assert.Contains(t, text, "appsecret=REDACTED")
@@ -360,7 +360,7 @@ func TestEchoedSecretsScrubbedInResultsAndLogs(t *testing.T) {
 // parameter: tcbContext, userInfo and $url are ignored.
 func TestPlatformFieldsIgnored(t *testing.T) {
 	u := newUpstream(t)
-	u.answers[dailyPath] = `{"ref_date":"20170313"}`
+	u.answers[dailyPath] = `{"visit_uv":[],"ref_date":"20170313"}`
 	h := handler.New(u.config())
 	res := invoke(t, h, context.Background(), `{"action":"getDailyRetain","beginDate":"20170313","endDate":"20170313",`+
 		`"tcbContext":{"env":"prod-1"},"userInfo":{"appId":"wx1","openId":"o1"},"$url":"/analysis"}`)
@@ -384,10 +384,10 @@ func TestAnswersThatAreNotWhatTheySeem(t *testing.T) {
 			`{"errCode":40001,"errMsg":"openapi.analysis.getDailyRetain:fail invalid credential"}`},
 		{"escaped errcode and errmsg", `{"\u0065rrcode":45009,"errms\u0067":"quota"}`,
 			`{"errCode":45009,"errMsg":"openapi.analysis.getDailyRetain:fail quota"}`},
-		{"escaped errMsg twice", `{"errMsg":"a","err\u004dsg":"b","err\u0043ode":7,"ref_date":"x"}`,
-			`{"refDate":"x","errMsg":"openapi.analysis.getDailyRetain:ok","errCode":0}`},
-		{"invalid UTF-8", "{\"ref_date\":\"a\xffb\",\"k\xfe_y\":\"\xe4\xb8\"}",
-			"{\"refDate\":\"a\uFFFDb\",\"k\uFFFDY\":\"\uFFFD\",\"errMsg\":\"openapi.analysis.getDailyRetain:ok\",\"errCode\":0}"},
+		{"escaped errMsg twice", `{"errMsg":"a","err\u004dsg":"b","err\u0043ode":7,"ref_date":"x","visit_uv":[]}`,
+			`{"refDate":"x","visitUv":[],"errMsg":"openapi.analysis.getDailyRetain:ok","errCode":0}`},
+		{"invalid UTF-8", "{\"visit_uv\":[],\"ref_date\":\"a\xffb\",\"k\xfe_y\":\"\xe4\xb8\"}",
+			"{\"visitUv\":[],\"refDate\":\"a\uFFFDb\",\"k\uFFFDY\":\"\uFFFD\",\"errMsg\":\"openapi.analysis.getDailyRetain:ok\",\"errCode\":0}"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -407,7 +407,7 @@ func TestAnswersThatAreNotWhatTheySeem(t *testing.T) {
 func TestManyEscapedKeysConverted(t *testing.T) {
 	u := newUpstream(t)
 	var b bytes.Buffer
-	b.WriteString(`{`)
+	b.WriteString(`{"visit_uv":[],`)
 	for i := range 3000 {
 		if i > 0 {
 			b.WriteByte(',')
@@ -421,7 +421,7 @@ func TestManyEscapedKeysConverted(t *testing.T) {
 	defer cancel()
 	res := invoke(t, h, ctx, dailyEvent)
 	require.Equal(t, json.Number("0"), res["errCode"], "%.300v", res)
-	assert.Len(t, res, 3000+2)
+	assert.Len(t, res, 3000+3) // and visitUv, errMsg, errCode
 	assert.Equal(t, json.Number("2999"), res["aB2999"])
 }
 

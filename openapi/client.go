@@ -401,9 +401,9 @@ func answer(ctx context.Context, m *Method, r *Response) ([]byte, *Error) {
 	case err != nil && !ok:
 		return nil, httpError(r.Status)
 	case err != nil && mediaType == "text/plain":
-		// wx-server-sdk: a text answer that is not JSON is the result itself.
-		out = append(append([]byte(nil), `{"result":`...), jsonString(r.Body)...)
-		return appendOK(out, m, 1), nil
+		// wx-server-sdk makes a text answer that is not JSON the result
+		// itself; no analysis answer is text: a proxy's page, a glitch.
+		return nil, notAnswer(m, r.Body)
 	case err != nil:
 		// The SDK's message, with at most 200 characters of the body.
 		return nil, newError(CodeInternal, "wechat server internal error, response body is invalid json: %s",
@@ -412,6 +412,8 @@ func answer(ctx context.Context, m *Method, r *Response) ([]byte, *Error) {
 		return nil, code
 	case !ok:
 		return nil, httpError(r.Status)
+	case out == nil:
+		return nil, notAnswer(m, r.Body)
 	}
 	return out, nil
 }
@@ -422,29 +424,28 @@ func httpError(status int) *Error {
 }
 
 // convert converts a JSON answer. It returns the result, or the failure the
-// answer's errcode stands for, or the syntax error of a body that is not JSON.
+// answer's errcode stands for, or the syntax error of a body that is not JSON;
+// or none of them (nil, nil, nil) for JSON that is not of m's shape.
 func convert(ctx context.Context, m *Method, body []byte) ([]byte, *Error, error) {
 	var (
 		errcode, errmsg []byte
 		hasCode, hasMsg bool
+		found           uint64
 	)
-	out := make([]byte, 0, len(body)+64)
 	i := 0
 	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
 		i++
 	}
 	if i == len(body) || body[i] != '{' {
-		// Not an object: no analysis answer looks like this. Rather than
-		// spread it into numbered keys as the SDK does, keep it whole.
-		out = append(out, `{"result":`...)
-		out, err := casing.ToCamel.AppendContext(ctx, out, body)
-		if err != nil {
-			return nil, nil, err
-		}
-		return appendOK(out, m, 1), nil, nil
+		// Not an object (null, [], a number, a string): no analysis answer
+		// looks like this. Still JSON, or an invalid body's error.
+		_, err := casing.ToCamel.AppendContext(ctx, nil, body)
+		return nil, nil, err
 	}
+	out := make([]byte, 0, len(body)+64)
 	out = append(out, '{')
 	out, n, err := casing.ToCamel.AppendMembersContext(ctx, out, body, func(key, value []byte) bool {
+		found = m.Answer.seen(found, key, value[0])
 		switch string(key) {
 		case "errcode":
 			errcode, hasCode = append(errcode[:0], value...), true
@@ -462,6 +463,9 @@ func convert(ctx context.Context, m *Method, body []byte) ([]byte, *Error, error
 	}
 	if hasCode && truthy(errcode) {
 		return nil, failure(errcode, errmsg, hasMsg), nil
+	}
+	if !m.Answer.complete(found) {
+		return nil, nil, nil
 	}
 	return appendOK(out, m, n), nil, nil
 }

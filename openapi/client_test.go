@@ -42,7 +42,7 @@ func newWeChat(t *testing.T) *wechat {
 		token: func(int64, bool) (string, int) { return "TOKEN-1", 7200 },
 		api: func(_ int64, _ string, rw http.ResponseWriter, _ []byte) {
 			rw.Header().Set("Content-Type", "application/json; encoding=utf-8")
-			io.WriteString(rw, `{"ref_date":"20170306-20170312","visit_uv":[{"key":0,"value":12345678901234567890}]}`)
+			io.WriteString(rw, `{"visit_uv":[],"ref_date":"20170306-20170312","visit_uv":[{"key":0,"value":12345678901234567890}]}`)
 		},
 	}
 	mux := http.NewServeMux()
@@ -170,7 +170,7 @@ func TestRejectedTokenRefreshesOnceAndRetriesOnce(t *testing.T) {
 			errcode(40001, "invalid credential, access_token is invalid or not latest")(n, tok, rw, b)
 			return
 		}
-		io.WriteString(rw, `{"ref_date":"x"}`)
+		io.WriteString(rw, `{"visit_uv":[],"ref_date":"x"}`)
 	})
 	m, p := weekly()
 	out, err := w.client(&openapi.URLToken{URL: tokenSrv.URL}).Call(context.Background(), m, p)
@@ -207,7 +207,7 @@ func TestConcurrentRejectionsCauseOneRefresh(t *testing.T) {
 			errcode(40001, "invalid credential")(n, tok, rw, b)
 			return
 		}
-		io.WriteString(rw, `{}`)
+		io.WriteString(rw, `{"visit_uv":[]}`)
 	})
 	// A stable source hands out the same token until it is rotated: force
 	// refresh is its only way to replace a refused one.
@@ -260,7 +260,7 @@ func TestSystemErrorRetriedAtMostThreeTimes(t *testing.T) {
 			errcode(-1, "system error")(n, tok, rw, b)
 			return
 		}
-		io.WriteString(rw, `{"ref_date":"ok"}`)
+		io.WriteString(rw, `{"visit_uv":[],"ref_date":"ok"}`)
 	})
 	m, p := weekly()
 	out, err := w.client(nil).Call(context.Background(), m, p)
@@ -293,7 +293,7 @@ func TestHTTPAndConnectionErrorsRetried(t *testing.T) {
 			conn.Close()
 			return
 		}
-		io.WriteString(rw, `{"ref_date":"third time"}`)
+		io.WriteString(rw, `{"visit_uv":[],"ref_date":"third time"}`)
 	})
 	m, p := weekly()
 	out, err := w.client(nil).Call(context.Background(), m, p)
@@ -383,6 +383,7 @@ func TestTokensNeverInErrors(t *testing.T) {
 }
 
 func TestAnswers(t *testing.T) {
+	const notAnswer = "wechat server internal error, the answer is not a getWeeklyRetain answer, a JSON object with visit_uv_new or visit_uv: "
 	tests := []struct {
 		name, ctype, body string
 		status            int
@@ -390,18 +391,30 @@ func TestAnswers(t *testing.T) {
 		code              int    // failure code
 		msg               string
 	}{
-		{name: "errcode 0 and errmsg ok", ctype: "application/json", body: `{"errcode":0,"errmsg":"ok","ref_date":"x"}`,
-			want: `{"refDate":"x","errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
-		{name: "text/plain JSON", ctype: "text/plain", body: `{"ref_date":"x"}`,
-			want: `{"refDate":"x","errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
-		{name: "text/plain text", ctype: "text/plain; charset=utf-8", body: "hello <b>\"world\"</b>",
-			want: `{"result":"hello <b>\"world\"</b>","errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
-		{name: "upstream errMsg replaced", ctype: "application/json", body: `{"err_msg":"a","errMsg":"b","errCode":5,"k":1}`,
-			want: `{"k":1,"errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
-		{name: "empty object", ctype: "application/json", body: ` {} `,
-			want: `{"errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
-		{name: "top-level array kept whole", ctype: "application/json", body: `[{"a_b":1}]`,
-			want: `{"result":[{"aB":1}],"errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
+		{name: "errcode 0 and errmsg ok", ctype: "application/json", body: `{"errcode":0,"errmsg":"ok","ref_date":"x","visit_uv":[]}`,
+			want: `{"refDate":"x","visitUv":[],"errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
+		{name: "text/plain JSON", ctype: "text/plain", body: `{"ref_date":"x","visit_uv_new":[]}`,
+			want: `{"refDate":"x","visitUvNew":[],"errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
+		// A 200 answer that is not a JSON object of the method's shape is a
+		// glitch (a proxy's page, a broken upstream), never a result.
+		{name: "text/plain text", ctype: "text/plain; charset=utf-8", body: "upstream busy, try later",
+			code: openapi.CodeInternal, msg: notAnswer + "upstream busy, try later"},
+		{name: "upstream errMsg replaced", ctype: "application/json", body: `{"err_msg":"a","errMsg":"b","errCode":5,"visit_uv":[]}`,
+			want: `{"visitUv":[],"errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
+		{name: "empty object", ctype: "application/json", body: ` {} `, code: openapi.CodeInternal, msg: notAnswer + " {} "},
+		{name: "top-level array", ctype: "application/json", body: `[{"a_b":1}]`, code: openapi.CodeInternal, msg: notAnswer + `[{"a_b":1}]`},
+		{name: "empty array", ctype: "application/json", body: `[]`, code: openapi.CodeInternal, msg: notAnswer + `[]`},
+		{name: "null", ctype: "application/json", body: `null`, code: openapi.CodeInternal, msg: notAnswer + `null`},
+		{name: "number", ctype: "application/json", body: `0`, code: openapi.CodeInternal, msg: notAnswer + `0`},
+		{name: "string", ctype: "application/json", body: `"busy"`, code: openapi.CodeInternal, msg: notAnswer + `"busy"`},
+		{name: "result wrapper", ctype: "application/json", body: `{"result":"upstream busy"}`, code: openapi.CodeInternal,
+			msg: notAnswer + `{"result":"upstream busy"}`},
+		{name: "errcode 0 alone", ctype: "application/json", body: `{"errcode":0,"errmsg":"ok"}`, code: openapi.CodeInternal,
+			msg: notAnswer + `{"errcode":0,"errmsg":"ok"}`},
+		{name: "a member of the wrong kind", ctype: "application/json", body: `{"visit_uv":"busy"}`, code: openapi.CodeInternal,
+			msg: notAnswer + `{"visit_uv":"busy"}`},
+		{name: "null member", ctype: "application/json", body: `{"visit_uv":null}`,
+			want: `{"visitUv":null,"errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
 		{name: "errcode without errmsg", ctype: "application/json", body: `{"errcode":45009}`,
 			code: 45009, msg: "reach max api daily quota limit"},
 		{name: "errcode with null errmsg", ctype: "application/json", body: `{"errcode":61501,"errmsg":null}`,
@@ -417,14 +430,13 @@ func TestAnswers(t *testing.T) {
 			msg: `wechat server internal error, response body is invalid json: [` + strings.Repeat("1,", 99) + `1…`},
 		{name: "empty answer", ctype: "application/json", body: ``, code: openapi.CodeInternal,
 			msg: "wechat server internal error, response body is invalid json: "},
-		{name: "empty text", ctype: "text/plain", body: ``,
-			want: `{"result":"","errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
+		{name: "empty text", ctype: "text/plain", body: ``, code: openapi.CodeInternal, msg: notAnswer},
 		{name: "HTML error page", ctype: "text/html", body: `<html>404</html>`, status: 404, code: openapi.CodeInternal,
 			msg: "wechat server internal error, HTTP 404 Not Found"},
 		{name: "non-integer errcode", ctype: "application/json", body: `{"errcode":"E1"}`, code: openapi.CodeInternal,
 			msg: `wechat server internal error, errcode "E1" is not an integer`},
-		{name: "falsy errcode", ctype: "application/json", body: `{"errcode":"","x_y":1}`,
-			want: `{"xY":1,"errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
+		{name: "falsy errcode", ctype: "application/json", body: `{"errcode":"","x_y":1,"visit_uv":[]}`,
+			want: `{"xY":1,"visitUv":[],"errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -447,6 +459,7 @@ func TestAnswers(t *testing.T) {
 			require.ErrorAs(t, err, &e, "result %s", out)
 			assert.Equal(t, tc.code, e.Code)
 			assert.Equal(t, "openapi.analysis.getWeeklyRetain:fail "+tc.msg, e.ErrMsg())
+			assert.Equal(t, strings.HasPrefix(tc.msg, notAnswer), errors.Is(err, openapi.ErrNotAnswer), "ErrNotAnswer")
 		})
 	}
 }

@@ -84,7 +84,7 @@ func Description(code int) string {
 // An Error is a failed call: WeChat's errcode and errmsg, or one of the codes
 // above with a message that says what went wrong. Its text never holds an
 // access token or the AppSecret. Use errors.Is with ErrTokenRefused, ErrQuota,
-// ErrDeadline, ErrBadRequest or ErrNotReady to tell the kinds apart.
+// ErrDeadline, ErrBadRequest, ErrNotReady or ErrNotAnswer to tell the kinds apart.
 type Error struct {
 	API  string // the API name, e.g. "analysis.getWeeklyRetain"; empty until the call is known
 	Code int    // errCode as a Mini Program sees it
@@ -99,6 +99,7 @@ type Error struct {
 	errMsg     string // the whole errMsg, when it is not "openapi.<API>:fail <Msg>" (cloud-call gateway rows)
 	err        error  // the cause, already redacted
 	temporary  bool   // worth another attempt
+	notAnswer  bool   // a 200 answer that is not of the method's shape
 	retryAfter time.Duration
 }
 
@@ -109,6 +110,7 @@ var (
 	ErrDeadline     = errors.New("openapi: deadline exceeded")           // -601008
 	ErrBadRequest   = errors.New("openapi: bad request")                 // 40097, 61500, 61501, -604100
 	ErrNotReady     = errors.New("openapi: data not ready or not given") // 61502, 61503
+	ErrNotAnswer    = errors.New("openapi: not an answer of the method") // -601001 for a 200 answer of another shape
 )
 
 // Is reports whether e is of the kind target names.
@@ -124,6 +126,8 @@ func (e *Error) Is(target error) bool {
 		return e.Code == CodeInvalidArgs || e.Code == CodeDateFormat || e.Code == CodeDateRange || e.Code == CodeAPINotFound
 	case ErrNotReady:
 		return e.Code == CodeGameNoData || e.Code == CodeNotReady
+	case ErrNotAnswer:
+		return e.notAnswer
 	}
 	return false
 }

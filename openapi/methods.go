@@ -12,6 +12,7 @@ type Method struct {
 	Name   string        // cloud-call method name, e.g. "getWeeklyRetain"
 	Path   string        // upstream path, POSTed with ?access_token=
 	Params func() Params // returns the method's empty parameters
+	Answer Shape         // what every answer of the method holds
 }
 
 // API returns the cloud-call API name, e.g. "analysis.getWeeklyRetain".
@@ -28,17 +29,17 @@ type Params interface {
 
 // analysis lists the analysis methods. Adding one is adding a row.
 var analysis = []Method{
-	{"getDailyRetain", "/datacube/getweanalysisappiddailyretaininfo", newParams[Dates[Day]]},
-	{"getWeeklyRetain", "/datacube/getweanalysisappidweeklyretaininfo", newParams[Dates[Week]]},
-	{"getMonthlyRetain", "/datacube/getweanalysisappidmonthlyretaininfo", newParams[Dates[Month]]},
-	{"getDailySummary", "/datacube/getweanalysisappiddailysummarytrend", newParams[Dates[Day]]},
-	{"getDailyVisitTrend", "/datacube/getweanalysisappiddailyvisittrend", newParams[Dates[Day]]},
-	{"getWeeklyVisitTrend", "/datacube/getweanalysisappidweeklyvisittrend", newParams[Dates[Week]]},
-	{"getMonthlyVisitTrend", "/datacube/getweanalysisappidmonthlyvisittrend", newParams[Dates[FinishedMonth]]},
-	{"getVisitDistribution", "/datacube/getweanalysisappidvisitdistribution", newParams[Dates[Day]]},
-	{"getVisitPage", "/datacube/getweanalysisappidvisitpage", newParams[Dates[Day]]},
-	{"getUserPortrait", "/datacube/getweanalysisappiduserportrait", newParams[Dates[Recent]]},
-	{"getPerformanceData", "/wxa/business/performance/boot", newParams[PerformanceParams]},
+	{"getDailyRetain", "/datacube/getweanalysisappiddailyretaininfo", newParams[Dates[Day]], shapeOf[Retain]()},
+	{"getWeeklyRetain", "/datacube/getweanalysisappidweeklyretaininfo", newParams[Dates[Week]], shapeOf[Retain]()},
+	{"getMonthlyRetain", "/datacube/getweanalysisappidmonthlyretaininfo", newParams[Dates[Month]], shapeOf[Retain]()},
+	{"getDailySummary", "/datacube/getweanalysisappiddailysummarytrend", newParams[Dates[Day]], shapeOf[Summary]()},
+	{"getDailyVisitTrend", "/datacube/getweanalysisappiddailyvisittrend", newParams[Dates[Day]], shapeOf[VisitTrend]()},
+	{"getWeeklyVisitTrend", "/datacube/getweanalysisappidweeklyvisittrend", newParams[Dates[Week]], shapeOf[VisitTrend]()},
+	{"getMonthlyVisitTrend", "/datacube/getweanalysisappidmonthlyvisittrend", newParams[Dates[FinishedMonth]], shapeOf[VisitTrend]()},
+	{"getVisitDistribution", "/datacube/getweanalysisappidvisitdistribution", newParams[Dates[Day]], shapeOf[VisitDistribution]()},
+	{"getVisitPage", "/datacube/getweanalysisappidvisitpage", newParams[Dates[Day]], shapeOf[VisitPage]()},
+	{"getUserPortrait", "/datacube/getweanalysisappiduserportrait", newParams[Dates[Recent]], shapeOf[UserPortrait]()},
+	{"getPerformanceData", "/wxa/business/performance/boot", newParams[PerformanceParams], shapeOf[PerformanceData]()},
 }
 
 // Lookup finds a method by the name a caller gives: "getWeeklyRetain",

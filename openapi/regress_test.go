@@ -155,7 +155,7 @@ func TestRefreshAheadNeverBlocksCallers(t *testing.T) {
 		mu.Lock()
 		seen = append(seen, tok)
 		mu.Unlock()
-		io.WriteString(rw, `{}`)
+		io.WriteString(rw, `{"visit_uv":[]}`)
 	})
 	c := w.client(src, openapi.WithClock(clk.Now))
 	m, p := weekly()
@@ -452,7 +452,7 @@ func TestTooManyRequestsHonoursRetryAfter(t *testing.T) {
 					rw.WriteHeader(http.StatusTooManyRequests)
 					return
 				}
-				io.WriteString(rw, `{"ref_date":"second"}`)
+				io.WriteString(rw, `{"visit_uv":[],"ref_date":"second"}`)
 			})
 			p := &pauses{}
 			c := w.client(nil, openapi.WithClock(clk.Now), openapi.WithRetries(3, 200*time.Millisecond), openapi.WithPause(p.sleep, noJitter))
@@ -554,7 +554,7 @@ func TestRedirectsAreRefused(t *testing.T) {
 			w.setAPI(func(_ int64, _ string, rw http.ResponseWriter, _ []byte) {
 				rw.Header().Set("Location", other.URL+weeklyPath)
 				rw.WriteHeader(http.StatusFound)
-				io.WriteString(rw, `{"ref_date":"the redirect's own body"}`)
+				io.WriteString(rw, `{"visit_uv":[],"ref_date":"the redirect's own body"}`)
 			})
 			var opts []openapi.Option
 			if hc != nil {
@@ -581,12 +581,12 @@ func TestEchoedSecretsAreScrubbed(t *testing.T) {
 	assert.NotContains(t, string(e.Body), secret)
 
 	w.setAPI(func(_ int64, _ string, rw http.ResponseWriter, _ []byte) {
-		fmt.Fprintf(rw, `{"ref_date":%q,"note":%q}`, tok, secret)
+		fmt.Fprintf(rw, `{"visit_uv":[],"ref_date":%q,"note":%q}`, tok, secret)
 	})
 	m, p := weekly()
 	out, err := w.client(nil).Call(context.Background(), m, p)
 	require.NoError(t, err)
-	assert.Equal(t, `{"refDate":"REDACTED","note":"REDACTED","errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`, string(out))
+	assert.Equal(t, `{"visitUv":[],"refDate":"REDACTED","note":"REDACTED","errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}`, string(out))
 
 	// The token endpoint may echo what it was sent.
 	echo := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
@@ -632,7 +632,7 @@ func TestURLRedaction(t *testing.T) {
 // Items 12 and 14: an answer over 6 MiB, or one whose result would be over
 // the 6 000 000 bytes a function may return, is a clear error.
 func TestAnswerSizeCaps(t *testing.T) {
-	over := `{"ref_date":"` + strings.Repeat("a", 6<<20) + `"}`
+	over := `{"visit_uv":[],"ref_date":"` + strings.Repeat("a", 6<<20) + `"}`
 	for name, chunked := range map[string]bool{"with Content-Length": false, "chunked": true} {
 		t.Run(name, func(t *testing.T) {
 			w := newWeChat(t)
@@ -653,19 +653,19 @@ func TestAnswerSizeCaps(t *testing.T) {
 	}
 
 	t.Run("answer under the cap, result over the limit", func(t *testing.T) {
-		// The result is the string and 73 bytes: {"refDate":"…","errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}
+		// The result is the string and 86 bytes: {"visitUv":[],"refDate":"…","errMsg":"openapi.analysis.getWeeklyRetain:ok","errCode":0}
 		answer := func(n int) func(int64, string, http.ResponseWriter, []byte) {
 			return func(_ int64, _ string, rw http.ResponseWriter, _ []byte) {
-				io.WriteString(rw, `{"ref_date":"`+strings.Repeat("a", n)+`"}`)
+				io.WriteString(rw, `{"visit_uv":[],"ref_date":"`+strings.Repeat("a", n)+`"}`)
 			}
 		}
 		w := newWeChat(t)
-		w.setAPI(answer(6_000_000 - 73 + 1))
+		w.setAPI(answer(6_000_000 - 86 + 1))
 		e := callErr(t, w.client(nil))
 		assert.Equal(t, openapi.CodeInternal, e.Code)
 		assert.Equal(t, "system error: the result is 6000001 bytes, more than the 6000000 a cloud function may return", e.Msg)
 
-		w.setAPI(answer(6_000_000 - 73))
+		w.setAPI(answer(6_000_000 - 86))
 		m, p := weekly()
 		out, err := w.client(nil).Call(context.Background(), m, p)
 		require.NoError(t, err)
@@ -797,7 +797,7 @@ func TestTokenRefusalCodes(t *testing.T) {
 					errcode(code, "refused")(n, tok, rw, b)
 					return
 				}
-				io.WriteString(rw, `{"ref_date":"with `+tok+`"}`)
+				io.WriteString(rw, `{"visit_uv":[],"ref_date":"with `+tok+`"}`)
 			})
 			var n atomic.Int64
 			src := tokenFunc(func(context.Context) (*openapi.Token, error) {

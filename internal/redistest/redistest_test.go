@@ -77,3 +77,14 @@ func TestWithoutRedisServer(t *testing.T) {
 		})
 	}
 }
+
+func TestCluster(t *testing.T) {
+	c := StartCluster(t, 3)
+	require.Len(t, c.Nodes, 3)
+	for _, n := range c.Nodes {
+		reply, err := ping(n.Addr())
+		require.NoError(t, err)
+		assert.Equal(t, "+PONG\r\n", reply)
+	}
+	assert.Equal(t, c.Nodes[0].URL(), c.URL())
+}

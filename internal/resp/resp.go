@@ -1,0 +1,446 @@
+// Package resp is a small Redis client: RESP2 over TCP or TLS, AUTH and
+// SELECT on connect, a pool of idle connections per node, and Redis
+// Cluster's redirections (MOVED teaches the slot's node, ASK is followed
+// once), so that one client works with a single server and with a cluster.
+// It has what the cache needs and no more: commands, scripts by SHA with
+// EVAL as the fallback, and a bound on the size of a reply.
+//
+// Its errors name a node's host:port, never a credential.
+package resp
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha1"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure New.
+type Options struct {
+	Addr     string      // host:port of a server or of any node of a cluster
+	TLS      *tls.Config // nil: plain TCP
+	Username string      // AUTH username (Redis 6 ACL); "" with a Password: the default user
+	Password string      // AUTH password; "": no AUTH
+	DB       int         // SELECT this database when not 0 (a cluster has only 0)
+	MaxIdle  int         // idle connections kept per node; <= 0: 4
+	MaxReply int         // the largest bulk string or array accepted; <= 0: 64 MiB
+}
+
+// ErrTooLarge is returned for a reply larger than Options.MaxReply; the
+// connection it came on is closed rather than read to the end.
+var ErrTooLarge = errors.New("resp: reply larger than the limit")
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("resp: client closed")
+
+// Nil is returned by Do for a missing value (a null bulk string or array).
+var Nil = errors.New("resp: nil")
+
+// An Error is an error reply of the server, such as "WRONGTYPE …".
+type Error struct{ Msg string }
+
+func (e *Error) Error() string { return "redis: " + e.Msg }
+
+// A Client sends commands to one server or cluster. It is safe for
+// concurrent use.
+type Client struct {
+	opts Options
+
+	mu     sync.Mutex
+	idle   map[string][]*conn // node address → idle connections
+	slots  []string           // slot → node address, learned from MOVED; nil until the first
+	closed bool
+}
+
+// New returns a client for opts. It does not connect.
+func New(opts Options) *Client {
+	if opts.MaxIdle <= 0 {
+		opts.MaxIdle = 4
+	}
+	if opts.MaxReply <= 0 {
+		opts.MaxReply = 64 << 20
+	}
+	return &Client{opts: opts, idle: make(map[string][]*conn)}
+}
+
+// maxRedirects bounds MOVED and ASK hops for one command.
+const maxRedirects = 5
+
+// Do sends the command args to the node that serves key's slot ("" for a
+// command without a key: the node given in Options) and returns its reply:
+// []byte for a bulk or simple string, int64, []any for an array; Nil for a
+// null; an *Error for an error reply. Arguments are strings, []byte or
+// integers. ctx bounds the whole command, connecting included.
+func (c *Client) Do(ctx context.Context, key string, args ...any) (any, error) {
+	addr, asking := c.route(key), false
+	for range maxRedirects + 1 {
+		v, err := c.do(ctx, addr, asking, args)
+		var re *Error
+		if !errors.As(err, &re) {
+			return v, err
+		}
+		kind, rest, _ := strings.Cut(re.Msg, " ")
+		if kind != "MOVED" && kind != "ASK" {
+			return nil, err
+		}
+		slotText, to, ok := strings.Cut(rest, " ")
+		slot, serr := strconv.Atoi(slotText)
+		if !ok || serr != nil || slot < 0 || slot >= Slots || to == "" {
+			return nil, err
+		}
+		if to[0] == ':' { // "MOVED 3999 :6381": the same host
+			host, _, _ := net.SplitHostPort(addr)
+			to = net.JoinHostPort(host, to[1:])
+		}
+		if kind == "MOVED" {
+			c.learn(slot, to)
+		}
+		addr, asking = to, kind == "ASK"
+	}
+	return nil, fmt.Errorf("resp: more than %d cluster redirections for one command", maxRedirects)
+}
+
+// Script is a Lua script run by its SHA-1, loaded on first use.
+type Script struct {
+	src, sha string
+}
+
+// NewScript returns the script of src.
+func NewScript(src string) *Script {
+	sum := sha1.Sum([]byte(src))
+	return &Script{src: src, sha: hex.EncodeToString(sum[:])}
+}
+
+// Run runs s with keys (all in one slot, for a cluster) and args, on the
+// node of keys[0]: EVALSHA, then EVAL if the node does not know it yet.
+func (c *Client) Run(ctx context.Context, s *Script, keys []string, args ...any) (any, error) {
+	cmd := make([]any, 0, 3+len(keys)+len(args))
+	cmd = append(cmd, "EVALSHA", s.sha, len(keys))
+	for _, k := range keys {
+		cmd = append(cmd, k)
+	}
+	cmd = append(cmd, args...)
+	key := ""
+	if len(keys) > 0 {
+		key = keys[0]
+	}
+	v, err := c.Do(ctx, key, cmd...)
+	var re *Error
+	if errors.As(err, &re) && strings.HasPrefix(re.Msg, "NOSCRIPT") {
+		cmd[0], cmd[1] = "EVAL", s.src
+		return c.Do(ctx, key, cmd...)
+	}
+	return v, err
+}
+
+// Close closes the idle connections; connections in use close when their
+// command ends.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	idle := c.idle
+	c.idle, c.closed = nil, true
+	c.mu.Unlock()
+	for _, conns := range idle {
+		for _, cn := range conns {
+			cn.nc.Close()
+		}
+	}
+	return nil
+}
+
+// route returns the node of key's slot, as far as MOVED has taught it.
+func (c *Client) route(key string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.slots != nil && key != "" {
+		if addr := c.slots[Slot(key)]; addr != "" {
+			return addr
+		}
+	}
+	return c.opts.Addr
+}
+
+func (c *Client) learn(slot int, addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.slots == nil {
+		c.slots = make([]string, Slots)
+	}
+	c.slots[slot] = addr
+}
+
+// do sends one command to addr, preceded by ASKING when asking.
+func (c *Client) do(ctx context.Context, addr string, asking bool, args []any) (any, error) {
+	cn, err := c.get(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		cn.nc.SetDeadline(dl)
+	} else {
+		cn.nc.SetDeadline(time.Time{})
+	}
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { cn.nc.SetDeadline(time.Unix(1, 0)) })
+		defer stop()
+	}
+	if asking {
+		cn.write([]any{"ASKING"})
+	}
+	cn.write(args)
+	v, err := cn.flush()
+	if err == nil && asking {
+		_, aerr := cn.read(c.opts.MaxReply) // ASKING's +OK
+		v, err = cn.read(c.opts.MaxReply)
+		if aerr != nil && err == nil {
+			err = aerr
+		}
+	} else if err == nil {
+		v, err = cn.read(c.opts.MaxReply)
+	}
+	var re *Error
+	if err != nil && !errors.As(err, &re) && !errors.Is(err, Nil) {
+		cn.nc.Close() // its state is unknown: never reused
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("redis %s: %w", addr, ctx.Err())
+		}
+		return nil, fmt.Errorf("redis %s: %w", addr, err)
+	}
+	c.put(addr, cn)
+	return v, err
+}
+
+// get returns an idle connection to addr, or a new one.
+func (c *Client) get(ctx context.Context, addr string) (*conn, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if conns := c.idle[addr]; len(conns) > 0 {
+		cn := conns[len(conns)-1]
+		c.idle[addr] = conns[:len(conns)-1]
+		c.mu.Unlock()
+		return cn, nil
+	}
+	c.mu.Unlock()
+	cn, err := c.dial(ctx, addr)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("redis %s: connect: %w", addr, err)
+	}
+	return cn, nil
+}
+
+func (c *Client) put(addr string, cn *conn) {
+	c.mu.Lock()
+	if !c.closed && len(c.idle[addr]) < c.opts.MaxIdle {
+		c.idle[addr] = append(c.idle[addr], cn)
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	cn.nc.Close()
+}
+
+// dial connects to addr, with TLS if configured, then authenticates and
+// selects the database in one round trip.
+func (c *Client) dial(ctx context.Context, addr string) (*conn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if c.opts.TLS != nil {
+		cfg := c.opts.TLS.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		nc = tc
+	}
+	cn := &conn{nc: nc, r: bufio.NewReader(nc), w: bufio.NewWriter(nc)}
+	var n int
+	if c.opts.Password != "" {
+		if c.opts.Username != "" {
+			cn.write([]any{"AUTH", c.opts.Username, c.opts.Password})
+		} else {
+			cn.write([]any{"AUTH", c.opts.Password})
+		}
+		n++
+	}
+	if c.opts.DB != 0 {
+		cn.write([]any{"SELECT", c.opts.DB})
+		n++
+	}
+	if n == 0 {
+		return cn, nil
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl)
+	}
+	_, err = cn.flush()
+	for ; err == nil && n > 0; n-- {
+		_, err = cn.read(1 << 10)
+	}
+	if err != nil {
+		nc.Close()
+		var re *Error
+		if errors.As(err, &re) { // e.g. WRONGPASS: the server never echoes the password
+			return nil, fmt.Errorf("AUTH or SELECT refused: %w", err)
+		}
+		return nil, err
+	}
+	return cn, nil
+}
+
+// conn is one connection; used by one command at a time.
+type conn struct {
+	nc  net.Conn
+	r   *bufio.Reader
+	w   *bufio.Writer
+	num []byte
+	err error // the first write error
+}
+
+// write buffers a command as a RESP array of bulk strings.
+func (cn *conn) write(args []any) {
+	cn.header('*', len(args))
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			cn.header('$', len(v))
+			cn.w.WriteString(v)
+		case []byte:
+			cn.header('$', len(v))
+			cn.w.Write(v)
+		case int:
+			cn.bulkInt(int64(v))
+		case int64:
+			cn.bulkInt(v)
+		default:
+			panic(fmt.Sprintf("resp: argument of type %T", a))
+		}
+		cn.w.WriteString("\r\n")
+	}
+}
+
+func (cn *conn) bulkInt(v int64) {
+	var buf [20]byte
+	b := strconv.AppendInt(buf[:0], v, 10)
+	cn.header('$', len(b))
+	cn.w.Write(b)
+}
+
+func (cn *conn) header(kind byte, n int) {
+	cn.w.WriteByte(kind)
+	cn.num = strconv.AppendInt(cn.num[:0], int64(n), 10)
+	cn.w.Write(cn.num)
+	cn.w.WriteString("\r\n")
+}
+
+func (cn *conn) flush() (any, error) { return nil, cn.w.Flush() }
+
+// read reads one reply; bulk strings and arrays above max are refused.
+func (cn *conn) read(max int) (any, error) {
+	line, err := cn.line()
+	if err != nil {
+		return nil, err
+	}
+	if len(line) == 0 {
+		return nil, errors.New("resp: empty reply line")
+	}
+	switch line[0] {
+	case '+':
+		return []byte(line[1:]), nil
+	case '-':
+		return nil, &Error{Msg: string(line[1:])}
+	case ':':
+		n, err := strconv.ParseInt(string(line[1:]), 10, 64)
+		if err != nil {
+			return nil, errors.New("resp: bad integer reply")
+		}
+		return n, nil
+	case '$':
+		n, err := strconv.Atoi(string(line[1:]))
+		switch {
+		case err != nil || n < -1:
+			return nil, errors.New("resp: bad bulk length")
+		case n == -1:
+			return nil, Nil
+		case n > max:
+			return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, n, max)
+		}
+		b := make([]byte, n+2)
+		if _, err := io.ReadFull(cn.r, b); err != nil {
+			return nil, err
+		}
+		if b[n] != '\r' || b[n+1] != '\n' {
+			return nil, errors.New("resp: bulk string not ended by CRLF")
+		}
+		return b[:n:n], nil
+	case '*':
+		n, err := strconv.Atoi(string(line[1:]))
+		switch {
+		case err != nil || n < -1:
+			return nil, errors.New("resp: bad array length")
+		case n == -1:
+			return nil, Nil
+		case n > max:
+			return nil, fmt.Errorf("%w: an array of %d", ErrTooLarge, n)
+		}
+		out := make([]any, n)
+		var first error // an element's error reply (a script's), after reading the rest
+		for i := range out {
+			v, err := cn.read(max)
+			var re *Error
+			switch {
+			case errors.Is(err, Nil):
+			case errors.As(err, &re):
+				first = cmpOr(first, err)
+			case err != nil:
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, first
+	}
+	return nil, fmt.Errorf("resp: unknown reply type %q", line[0])
+}
+
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// line reads a line without its CRLF, at most the reader's buffer (4 KiB).
+func (cn *conn) line() ([]byte, error) {
+	line, err := cn.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return nil, errors.New("resp: reply line too long")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(line) < 2 || line[len(line)-2] != '\r' {
+		return nil, errors.New("resp: reply line not ended by CRLF")
+	}
+	return line[:len(line)-2], nil
+}
