@@ -68,6 +68,16 @@ func callerOfHTTP(h http.Header, cloudRun bool) Caller {
 	return Caller{Kind: KindUnverified}
 }
 
+// idForms are the forms of a caller's id that a message may hold: as
+// authorize quotes it (escaped, cut to 40 characters), then raw. A log line
+// replaces each; the longest first.
+func idForms(id string) []string {
+	if id == "" {
+		return nil
+	}
+	return []string{quote(id), id}
+}
+
 // authorize says whether c may call; HTTP callers are checked by key elsewhere.
 func (h *Handler) authorize(c Caller) *openapi.Error {
 	switch {
