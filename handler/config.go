@@ -87,8 +87,9 @@ type Config struct {
 	Stat       func(string) (os.FileInfo, error) // nil: os.Stat; for auto's look for the token file
 
 	cacheTTLSet     bool
-	concurrencyZero bool // SERIES_CONCURRENCY=0: refused, not the default
-	autoChose       bool // TokenMode is auto's choice
+	concurrencyZero bool  // SERIES_CONCURRENCY=0: refused, not the default
+	autoChose       bool  // TokenMode is auto's choice
+	parseErr        error // what ConfigFromEnv could not read: New reports it too
 }
 
 // ConfigFromEnv reads the configuration with getenv, which is os.Getenv in
@@ -160,10 +161,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.HTTPTimeout = d
 	}
-	if err := c.Check(); err != nil {
-		errs = append(errs, err)
-	}
-	return c, errors.Join(errs...)
+	c.parseErr = errors.Join(errs...)
+	err = c.Check()
+	return c, err
 }
 
 var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
@@ -285,7 +285,10 @@ var tokenModes = map[string]tokenMode{
 // value: some are secrets.
 func (c *Config) Check() error {
 	c.applyDefaults()
-	return c.validate()
+	if err := c.validate(); err != nil {
+		return errors.Join(c.parseErr, err)
+	}
+	return c.parseErr
 }
 
 // applyDefaults fills in what c leaves unset, auto's mode included. It
