@@ -76,7 +76,7 @@ type Config struct {
 	CacheMaxBytes  int64         // CACHE_MAX_BYTES: the in-process cache's size; 0: the default; negative: none
 	CacheRedisURL  string        // CACHE_REDIS_URL: redis:// or rediss://, a cache shared by every instance
 	Concurrency    int           // SERIES_CONCURRENCY: upstream calls at once for batch and series
-	CloudRun       bool          // WECHAT_CLOUDRUN=true, or the platform's CBR_ENV_ID: behind WeChat Cloud Run, X-WX-* headers are the caller
+	CloudRun       bool          // WECHAT_CLOUDRUN=true: behind WeChat Cloud Run, trust its X-WX-* headers as the caller (an explicit choice: see SECURITY.md)
 	HTTPTimeout    time.Duration // HTTP_TIMEOUT: each HTTP request's deadline when serving HTTP
 
 	HTTPClient *http.Client                      // nil: openapi.DefaultHTTPClient()
@@ -89,6 +89,7 @@ type Config struct {
 	cacheTTLSet     bool
 	concurrencyZero bool  // SERIES_CONCURRENCY=0: refused, not the default
 	autoChose       bool  // TokenMode is auto's choice
+	onCloudRun      bool  // the platform's CBR_ENV_ID is set
 	parseErr        error // what ConfigFromEnv could not read: New reports it too
 }
 
@@ -117,9 +118,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.CloudRun, err = boolSetting("WECHAT_CLOUDRUN", getenv("WECHAT_CLOUDRUN")); err != nil {
 		errs = append(errs, err)
 	}
-	if getenv("CBR_ENV_ID") != "" {
-		c.CloudRun = true // set by WeChat Cloud Run itself
-	}
+	// Set by WeChat Cloud Run itself: it picks auto's mode, but trusts no
+	// header (WeChat does not document that its gateway drops a client's
+	// own X-WX-* on public access).
+	c.onCloudRun = getenv("CBR_ENV_ID") != ""
 	if lvl := strings.TrimSpace(getenv("LOG_LEVEL")); lvl != "" {
 		l, ok := logLevels[strings.ToLower(lvl)]
 		if !ok {
@@ -453,7 +455,7 @@ func (c *Config) autoMode() string {
 	if _, err := stat(c.TokenFile); err == nil {
 		return ModeCloudbase
 	}
-	if c.CloudRun {
+	if c.CloudRun || c.onCloudRun {
 		return ModeNone // WeChat Cloud Run: its open API service adds the token
 	}
 	return ModeCloud

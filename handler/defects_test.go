@@ -397,3 +397,38 @@ func TestDidYouMean(t *testing.T) {
 	res := invoke(t, h, context.Background(), `{"action":"getSomethingElseEntirely"}`)
 	assert.NotContains(t, res["errMsg"], "did you mean")
 }
+
+// Item 12: X-WX-* headers are trusted only when WECHAT_CLOUDRUN=true says
+// so: the platform's CBR_ENV_ID picks auto's mode but trusts no header,
+// since WeChat does not document that its gateway drops a client's own
+// X-WX-SOURCE and X-WX-OPENID on public access. A refusal says why.
+func TestCloudRunTrustIsExplicit(t *testing.T) {
+	u := newUpstream(t)
+	u.answers["/datacube/getweanalysisappidweeklyretaininfo"] = `{"ref_date":"20170306-20170312"}`
+	wx := map[string]string{"X-WX-SOURCE": "wx_client", "X-WX-OPENID": "o-admin"}
+	serveWith := func(env map[string]string) (int, string) {
+		env["WECHAT_TOKEN_MODE"], env["WECHAT_ACCESS_TOKEN"], env["WECHAT_API_BASE"], env["ADMIN_OPENIDS"] = "static", token, u.URL, "o-admin"
+		cfg, err := handler.ConfigFromEnv(envOf(env))
+		require.NoError(t, err)
+		cfg.Logger = slog.New(slog.DiscardHandler)
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/getWeeklyRetain", strings.NewReader(`{"beginDate":"20170306","endDate":"20170312"}`))
+		for k, v := range wx {
+			req.Header.Set(k, v)
+		}
+		handler.New(cfg).ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	status, body := serveWith(map[string]string{"CBR_ENV_ID": "prod-1"})
+	assert.Equal(t, http.StatusForbidden, status, body)
+	assert.Contains(t, body, "X-WX-* headers are trusted only with WECHAT_CLOUDRUN=true")
+	assert.Zero(t, u.calls.Load())
+
+	status, body = serveWith(map[string]string{"CBR_ENV_ID": "prod-1", "WECHAT_CLOUDRUN": "true"})
+	assert.Equal(t, http.StatusOK, status, body)
+
+	cfg, err := handler.ConfigFromEnv(envOf(map[string]string{"CBR_ENV_ID": "prod-1"}))
+	require.NoError(t, err)
+	assert.Equal(t, handler.ModeNone, cfg.TokenMode, "the platform still picks auto's mode")
+	assert.False(t, cfg.CloudRun)
+}

@@ -147,12 +147,16 @@ func (h *Handler) httpCall(ctx context.Context, req *request, rec *record) (int,
 		rec.noteAction(ev)
 	}
 	if caller.Kind == KindHTTP {
+		hint := ""
+		if !req.event && !h.cfg.CloudRun && req.header.Get("X-WX-SOURCE") != "" {
+			hint = " (X-WX-* headers are trusted only with WECHAT_CLOUDRUN=true: see SECURITY.md)"
+		}
 		if len(h.cfg.HTTPAPIKeys) == 0 {
-			return 0, nil, denied("HTTP access is off; set HTTP_API_KEYS to allow it")
+			return 0, nil, denied("HTTP access is off; set HTTP_API_KEYS to allow it" + hint)
 		}
 		key, ok := bearer(req.header.Get("Authorization"))
 		if !ok {
-			return http.StatusUnauthorized, nil, denied("send the header Authorization: Bearer <key>")
+			return http.StatusUnauthorized, nil, denied("send the header Authorization: Bearer <key>" + hint)
 		}
 		if !h.validKey(key) {
 			if h.err != nil && h.configuredShortKey(key) {
