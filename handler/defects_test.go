@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/wxanalysis/wxanalysis/emulator"
 	"github.com/wxanalysis/wxanalysis/handler"
 )
 
@@ -431,4 +432,28 @@ func TestCloudRunTrustIsExplicit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, handler.ModeNone, cfg.TokenMode, "the platform still picks auto's mode")
 	assert.False(t, cfg.CloudRun)
+}
+
+// Item 19: in cloud mode, the gateway's refusal of getPerformanceData says
+// that WeChat's page for it says 本接口不支持云调用, and names the way out;
+// another method's refusal is the gateway's answer as it is.
+func TestPerformanceDataByCloudCallNamesTheWayOut(t *testing.T) {
+	emu := emulator.New(emulator.Config{PermittedAPIs: []string{"analysis.getWeeklyRetain"}})
+	srv := httptest.NewServer(emu)
+	defer srv.Close()
+	h := handler.New(handler.Config{TokenMode: handler.ModeCloud, CacheMaxBytes: -1,
+		LookupEnv: func(k string) (string, bool) { v, ok := cloudProcess[k]; return v, ok },
+		Logger:    slog.New(slog.DiscardHandler)})
+	ctx := withIdentity(map[string]string{"WX_CONTEXT_KEYS": "WX_API_TOKEN", "WX_API_TOKEN": emulator.DefaultCloudToken,
+		"TCB_CONTEXT_CNFG": `{"URL":"` + srv.URL + `/admin"}`})
+	begin := time.Now().Add(-72 * time.Hour).Unix()
+	res := invoke(t, h, ctx, `{"action":"getPerformanceData","time":{"beginTimestamp":`+strconv.FormatInt(begin, 10)+
+		`,"endTimestamp":`+strconv.FormatInt(begin+3600, 10)+`},"module":"10022","params":[]}`)
+	assert.Equal(t, json.Number("-604101"), res["errCode"], "%v", res)
+	assert.Contains(t, res["errMsg"], "本接口不支持云调用")
+	assert.Contains(t, res["errMsg"], "set WECHAT_APPID and WECHAT_APPSECRET")
+
+	res = invoke(t, h, ctx, `{"action":"getDailyRetain","beginDate":"20170313","endDate":"20170313"}`)
+	assert.Equal(t, json.Number("-604101"), res["errCode"], "%v", res)
+	assert.NotContains(t, res["errMsg"], "本接口不支持云调用")
 }

@@ -308,10 +308,20 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return nil, &openapi.Error{API: m.API(), Code: openapi.CodeTimeout, Msg: "server-side request timed out"}
 		}
-		return nil, openapi.AsError(err)
+		e := openapi.AsError(err)
+		if cloud && m.Name == "getPerformanceData" && errors.As(err, new(*cloudcall.Error)) {
+			e = e.WithNote(performanceByCloudCall)
+		}
+		return nil, e
 	}
 	return out, nil
 }
+
+// performanceByCloudCall is added to the gateway's refusal of
+// getPerformanceData: WeChat's current page for it says that it has no cloud
+// call, although an older example shows one.
+const performanceByCloudCall = "WeChat's page for getPerformanceData says 本接口不支持云调用 (no cloud call): " +
+	"set WECHAT_APPID and WECHAT_APPSECRET so that the function calls it with a token of its own"
 
 // scope is whose data a call reads, for the cache key: one Mini Program's
 // answers must never be served to another.
