@@ -95,9 +95,9 @@ func newForceCounter(t *testing.T) *forceCounter {
 	return f
 }
 
-func forceHandler(t *testing.T, f *forceCounter, redisURL string, now time.Time) *handler.Handler {
+func forceHandler(t *testing.T, f *forceCounter, redisURL string, now func() time.Time) *handler.Handler {
 	h := handler.New(handler.Config{AppID: "wx0123456789abcdef", AppSecret: appSecret, APIBase: f.URL, Backoff: time.Millisecond,
-		CacheRedisURL: redisURL, Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)})
+		CacheRedisURL: redisURL, Now: now, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, h.Err())
 	return h
 }
@@ -107,7 +107,7 @@ func forceHandler(t *testing.T, f *forceCounter, redisURL string, now time.Time)
 func TestForceBudgetSharedOnRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	f := newForceCounter(t)
-	now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	now := func() time.Time { return time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC) }
 	a, b := forceHandler(t, f, srv.URL(), now), forceHandler(t, f, srv.URL(), now)
 	res := invoke(t, a, context.Background(), weeklyEvent16)
 	assert.Equal(t, json.Number("40001"), res["errCode"])
@@ -123,10 +123,15 @@ func TestForceBudgetFallsBackWhileRedisIsDown(t *testing.T) {
 	url := srv.URL()
 	srv.Stop()
 	f := newForceCounter(t)
-	h := forceHandler(t, f, url, time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC))
+	var elapsed atomic.Int64
+	start := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	h := forceHandler(t, f, url, func() time.Time { return start.Add(time.Duration(elapsed.Load())) })
 	for range 3 {
 		res := invoke(t, h, context.Background(), weeklyEvent16)
 		assert.Equal(t, json.Number("40001"), res["errCode"])
+		// Past the 10 s Redis is left alone after a failure, so that the
+		// next force asks it again, and fails; not past the 30 s gap.
+		elapsed.Add(int64(11 * time.Second))
 	}
 	assert.Equal(t, int64(1), f.forces.Load(), "one force, then 30 s to wait on the instance's own budget")
 }
