@@ -175,3 +175,45 @@ func TestHTTPServerAnswersWithinItsMargin(t *testing.T) {
 	assert.Equal(t, http.StatusGatewayTimeout, resp.StatusCode)
 	assert.True(t, time.Now().Before(deadline), "answered before HTTP_TIMEOUT ran out")
 }
+
+// TCB_ISANONYMOUS_USER present and not "false" is an anonymous user,
+// whatever else it holds; "false" (any case) is not.
+func TestAnonymousIsAnythingButFalse(t *testing.T) {
+	u := newUpstream(t)
+	cfg := u.config()
+	cfg.AdminUIDs = []string{"u-admin"}
+	logs := &evidence{}
+	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	h := handler.New(cfg)
+	for value, anonymous := range map[string]bool{"true": true, "1": true, "": true, "TRUE": true, "yes": true,
+		"false": false, "FALSE": false, "False": false} {
+		res := invoke(t, h, withIdentity(map[string]string{"TCB_CONTEXT_KEYS": "TCB_UUID,TCB_ISANONYMOUS_USER",
+			"TCB_UUID": "u-admin", "TCB_ISANONYMOUS_USER": value}), `{"action":"getDailyRetain","beginDate":"20170313","endDate":"20170313"}`)
+		if anonymous {
+			assert.Equal(t, json.Number("-601004"), res["errCode"], "%q", value)
+			assert.Contains(t, res["errMsg"], "anonymous users may not read analytics", "%q", value)
+		} else {
+			assert.NotContains(t, res["errMsg"], "anonymous", "%q: the web user u-admin", value)
+		}
+	}
+}
+
+// pastDeadline is a context whose deadline has passed but whose timer has
+// not fired yet: Err is still nil.
+type pastDeadline struct{ context.Context }
+
+func (pastDeadline) Deadline() (time.Time, bool) { return time.Now().Add(-time.Millisecond), true }
+
+// An item is not started once the deadline has passed, even before the
+// context's timer fires.
+func TestItemNotStartedPastTheDeadline(t *testing.T) {
+	u := newUpstream(t)
+	h := handler.New(u.config())
+	res := invoke(t, h, pastDeadline{context.Background()},
+		`{"action":"series","method":"getDailyRetain","beginDate":"20170313","endDate":"20170314"}`)
+	require.Equal(t, json.Number("0"), res["errCode"], "%v", res)
+	for _, r := range res["results"].([]any) {
+		assert.Contains(t, r.(map[string]any)["errMsg"], "not started before the deadline")
+	}
+	assert.Zero(t, u.calls.Load())
+}
