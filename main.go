@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
@@ -29,6 +30,13 @@ func main() {
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
 		err := handler.Serve(ctx, h, ":"+os.Getenv("PORT"), handler.ShutdownGrace, func(a net.Addr) {
+			if h.Err() != nil {
+				// Served all the same: a crash loop says less than a
+				// health check that fails and names the settings.
+				fmt.Fprintf(os.Stderr, "wxanalysis: misconfigured (%s): serving HTTP on %s with %s answering 503 and every call -601002\n",
+					strings.Join(handler.Settings(h.Err()), ", "), a, handler.HealthPath)
+				return
+			}
 			fmt.Fprintf(os.Stderr, "wxanalysis: serving HTTP on %s (token mode %s)\n", a, h.Mode())
 		})
 		if err != nil {

@@ -92,6 +92,10 @@ func Resolve(invocation map[string]string, process func(string) (string, bool)) 
 	e.SeqIDPrefix = getv("TCB_SEQID")
 	e.Tracelog, e.HasTracelog = get("TCB_TRACELOG")
 
+	// TCB_CONTEXT_CNFG is read unlisted, as the SDK reads it. Its URL decides
+	// where the signed request and the session token go: what protects it is
+	// that it comes from the invocation's own environment, which the platform
+	// writes, never from the process (stale) nor the event (the caller's).
 	if cnfg := invocation["TCB_CONTEXT_CNFG"]; cnfg != "" {
 		var c struct {
 			URL any `json:"URL"`

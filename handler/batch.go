@@ -57,7 +57,7 @@ func (h *Handler) series(ctx context.Context, ev map[string]any, env map[string]
 	}
 	m, ok := openapi.Lookup(name)
 	if !ok {
-		return nil, actionError("series", "method "+quote(name)+" is not an analysis method")
+		return nil, actionError("series", "method "+quote(name)+" is not an analysis method"+didYouMean(name, openapi.Names()))
 	}
 	var dates [2]string
 	for i, k := range []string{"beginDate", "endDate"} {
@@ -117,6 +117,17 @@ func (h *Handler) fanOut(ctx context.Context, items []map[string]any, env map[st
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
+			defer func() {
+				// One item's panic is that item's -601001, as a single
+				// event's would be, never the end of the process.
+				if p := recover(); p != nil {
+					e := h.panicked(p)
+					if api := itemAPI(item); api != "" {
+						e = e.WithAPI(api)
+					}
+					results[i] = e.Result()
+				}
+			}()
 			res, e := h.one(ctx, item, env, rec)
 			if e != nil {
 				if e.Code == openapi.CodeQuotaExhausted {
@@ -180,7 +191,7 @@ func unknownKey(ev map[string]any, action string, keys ...string) string {
 		return ""
 	}
 	sort.Strings(unknown)
-	return "unknown field " + quote(unknown[0]) + " for " + action
+	return "unknown parameter " + quote(unknown[0]) + " for " + action + didYouMean(unknown[0], keys)
 }
 
 // actionError is a malformed batch or series: errMsg "<action>:fail invalid args: ...".

@@ -99,7 +99,7 @@ func TestBatchShapes(t *testing.T) {
 		{`{"action":"batch","requests":[{"action":"series"}]}`, "batch:fail invalid args: requests[0] is a series: batches do not nest"},
 		{`{"action":"batch","requests":[{"action":"batch","requests":[]}]}`, "batch:fail invalid args: requests[0] is a batch: batches do not nest"},
 		{`{"action":"batch","requests":[3]}`, "batch:fail invalid args: requests[0] must be an event object, not a number"},
-		{`{"action":"batch","requests":[],"extra":1}`, `batch:fail invalid args: unknown field "extra" for batch`},
+		{`{"action":"batch","requests":[],"extra":1}`, `batch:fail invalid args: unknown parameter "extra" for batch`},
 		{`{"action":"series","method":"getWeeklyRetain","beginDate":"20240102","endDate":"20240107"}`, "series:fail beginDate 20240102 must be a Monday"},
 		{`{"action":"series","method":"getDailyVisitTrend","beginDate":"20240101","endDate":"20240411"}`, "more than 100 periods"},
 		{`{"action":"series","method":"getUserPortrait","beginDate":"20240101","endDate":"20240101"}`, "series:fail invalid args: getUserPortrait has no daily, weekly or monthly periods"},

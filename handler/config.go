@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ type Config struct {
 	CacheMaxBytes  int64         // CACHE_MAX_BYTES: the in-process cache's size; 0: the default; negative: none
 	CacheRedisURL  string        // CACHE_REDIS_URL: redis:// or rediss://, a cache shared by every instance
 	Concurrency    int           // SERIES_CONCURRENCY: upstream calls at once for batch and series
-	CloudRun       bool          // WECHAT_CLOUDRUN=true, or the platform's CBR_ENV_ID: behind WeChat Cloud Run, X-WX-* headers are the caller
+	CloudRun       bool          // WECHAT_CLOUDRUN=true: behind WeChat Cloud Run, trust its X-WX-* headers as the caller (an explicit choice: see SECURITY.md)
 	HTTPTimeout    time.Duration // HTTP_TIMEOUT: each HTTP request's deadline when serving HTTP
 
 	HTTPClient *http.Client                      // nil: openapi.DefaultHTTPClient()
@@ -85,7 +86,11 @@ type Config struct {
 	LookupEnv  func(string) (string, bool)       // the process environment, for cloud-call credentials; nil: os.LookupEnv
 	Stat       func(string) (os.FileInfo, error) // nil: os.Stat; for auto's look for the token file
 
-	cacheTTLSet bool
+	cacheTTLSet     bool
+	concurrencyZero bool  // SERIES_CONCURRENCY=0: refused, not the default
+	autoChose       bool  // TokenMode is auto's choice
+	onCloudRun      bool  // the platform's CBR_ENV_ID is set
+	parseErr        error // what ConfigFromEnv could not read: New reports it too
 }
 
 // ConfigFromEnv reads the configuration with getenv, which is os.Getenv in
@@ -113,28 +118,31 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.CloudRun, err = boolSetting("WECHAT_CLOUDRUN", getenv("WECHAT_CLOUDRUN")); err != nil {
 		errs = append(errs, err)
 	}
-	if getenv("CBR_ENV_ID") != "" {
-		c.CloudRun = true // set by WeChat Cloud Run itself
-	}
+	// Set by WeChat Cloud Run itself: it picks auto's mode, but trusts no
+	// header (WeChat does not document that its gateway drops a client's
+	// own X-WX-* on public access).
+	c.onCloudRun = getenv("CBR_ENV_ID") != ""
 	if lvl := strings.TrimSpace(getenv("LOG_LEVEL")); lvl != "" {
-		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
-			errs = append(errs, errors.New("LOG_LEVEL must be debug, info, warn or error"))
+		l, ok := logLevels[strings.ToLower(lvl)]
+		if !ok {
+			errs = append(errs, settingError("LOG_LEVEL", "must be debug, info, warn or error"))
 		}
+		c.LogLevel = l
 	}
 	if v := strings.TrimSpace(getenv("CACHE_TTL")); v != "" {
 		d, err := time.ParseDuration(v)
 		if n, nerr := strconv.Atoi(v); nerr == nil {
 			d, err = time.Duration(n)*time.Second, nil // plain seconds
 		}
-		if err != nil || d < 0 {
-			errs = append(errs, errors.New("CACHE_TTL must be a duration such as 10m or a number of seconds, 0 to turn caching off"))
+		if err != nil {
+			errs = append(errs, settingError("CACHE_TTL", cacheTTLRule))
 		}
 		c.CacheTTL, c.cacheTTLSet = d, true
 	}
 	if v := strings.TrimSpace(getenv("CACHE_MAX_BYTES")); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			errs = append(errs, errors.New("CACHE_MAX_BYTES must be a number of bytes, 0 to keep no answers in process"))
+			errs = append(errs, settingError("CACHE_MAX_BYTES", "must be a number of bytes, 0 to keep no answers in process"))
 		}
 		c.CacheMaxBytes = n
 		if n == 0 {
@@ -143,23 +151,30 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if v := strings.TrimSpace(getenv("SERIES_CONCURRENCY")); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 64 {
-			errs = append(errs, errors.New("SERIES_CONCURRENCY must be a whole number from 1 to 64"))
+		if err != nil {
+			errs = append(errs, settingError("SERIES_CONCURRENCY", concurrencyRule))
 		}
-		c.Concurrency = n
+		c.Concurrency, c.concurrencyZero = n, err == nil && n == 0
 	}
 	if v := strings.TrimSpace(getenv("HTTP_TIMEOUT")); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 2*deadlineMargin {
-			errs = append(errs, errors.New("HTTP_TIMEOUT must be a duration of at least 200ms, such as 10s"))
+		if err != nil {
+			errs = append(errs, settingError("HTTP_TIMEOUT", httpTimeoutRule))
 		}
 		c.HTTPTimeout = d
 	}
-	if err := c.Check(); err != nil {
-		errs = append(errs, err)
-	}
-	return c, errors.Join(errs...)
+	c.parseErr = errors.Join(errs...)
+	err = c.Check()
+	return c, err
 }
+
+var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+
+const (
+	cacheTTLRule    = "must be a duration such as 10m or a number of seconds, 0 to turn caching off"
+	concurrencyRule = "must be a whole number from 1 to 64"
+	httpTimeoutRule = "must be a duration of at least 200ms, such as 10s"
+)
 
 func boolSetting(name, value string) (bool, error) {
 	switch strings.ToLower(strings.TrimSpace(value)) {
@@ -168,94 +183,257 @@ func boolSetting(name, value string) (bool, error) {
 	case "true", "1", "yes":
 		return true, nil
 	}
-	return false, errors.New(name + " must be true or false")
+	return false, settingError(name, "must be true or false")
 }
 
-// Check fills in defaults and reports what is wrong with c, naming the
-// setting to change. It never repeats a value: some are secrets.
-func (c *Config) Check() error {
-	var errs []error
-	if c.TokenMode == "" {
-		c.TokenMode = ModeAuto
+// A SettingError is what is wrong with one setting: the setting's name and
+// the rule it breaks, never its value (some are secrets).
+type SettingError struct {
+	Setting string // the environment variable to change, such as LOG_LEVEL
+	Rule    string // what it must be, such as "must be debug, info, warn or error"
+	text    string // the whole message, when it does not read "Setting Rule"
+}
+
+func (e *SettingError) Error() string {
+	if e.text != "" {
+		return e.text
 	}
+	if strings.HasPrefix(e.Rule, ":") {
+		return e.Setting + e.Rule
+	}
+	return e.Setting + " " + e.Rule
+}
+
+func settingError(setting, rule string) error { return &SettingError{Setting: setting, Rule: rule} }
+
+// Settings lists the settings err names, in order, each once: what a
+// misconfigured function may tell anyone (its /healthz) without a value.
+func Settings(err error) []string {
+	var out []string
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var se *SettingError
+		if errors.As(err, &se) && !slices.Contains(out, se.Setting) {
+			out = append(out, se.Setting)
+		}
+	}
+	if err != nil {
+		walk(err)
+	}
+	return out
+}
+
+// appIDUse is what WECHAT_APPID is for in a token mode.
+type appIDUse int
+
+const (
+	appIDCredential appIDUse = iota // half of the credential, with WECHAT_APPSECRET: required
+	appIDScope                      // whose data the function reads: keys a shared cache, so required with CACHE_REDIS_URL
+	appIDUnused                     // the cache is keyed per invocation (the environment and the caller's WX_APPID)
+)
+
+// A tokenMode is one row of the token-mode table: what the mode needs and
+// how it reaches WeChat. A new mode is a new row.
+type tokenMode struct {
+	requires []string // settings that must be set, beyond WECHAT_APPID
+	appID    appIDUse
+	apiBase  string // the default WECHAT_API_BASE
+	// source is the client's token source and options for c.
+	source func(c *Config, hc *http.Client) (openapi.TokenSource, []openapi.Option)
+	// check reports what else is wrong with c in this mode, or nil.
+	check func(c *Config) error
+}
+
+// tokenModes is the table of token modes (auto is resolved to one of them).
+var tokenModes = map[string]tokenMode{
+	ModeStable: {requires: []string{"WECHAT_APPSECRET"}, appID: appIDCredential, apiBase: openapi.DefaultBaseURL,
+		source: func(c *Config, hc *http.Client) (openapi.TokenSource, []openapi.Option) {
+			return &openapi.StableToken{BaseURL: c.APIBase, AppID: c.AppID, Secret: c.AppSecret, HTTPClient: hc}, nil
+		}},
+	ModeCredential: {requires: []string{"WECHAT_APPSECRET"}, appID: appIDCredential, apiBase: openapi.DefaultBaseURL,
+		source: func(c *Config, hc *http.Client) (openapi.TokenSource, []openapi.Option) {
+			return &openapi.CredentialToken{BaseURL: c.APIBase, AppID: c.AppID, Secret: c.AppSecret, HTTPClient: hc}, nil
+		}},
+	ModeStatic: {requires: []string{"WECHAT_ACCESS_TOKEN"}, appID: appIDScope, apiBase: openapi.DefaultBaseURL,
+		source: func(c *Config, hc *http.Client) (openapi.TokenSource, []openapi.Option) {
+			return openapi.StaticToken(c.AccessToken), nil
+		}},
+	ModeURL: {requires: []string{"WECHAT_TOKEN_URL"}, appID: appIDScope, apiBase: openapi.DefaultBaseURL,
+		source: func(c *Config, hc *http.Client) (openapi.TokenSource, []openapi.Option) {
+			return &openapi.URLToken{URL: c.TokenURL, HTTPClient: hc}, nil
+		},
+		check: func(c *Config) error { return checkURL("WECHAT_TOKEN_URL", c.TokenURL) }},
+	// Cloud Run's open API service is plain HTTP.
+	ModeNone: {appID: appIDScope, apiBase: "http://api.weixin.qq.com",
+		source: func(*Config, *http.Client) (openapi.TokenSource, []openapi.Option) { return openapi.NoToken, nil }},
+	ModeCloudbase: {appID: appIDScope, apiBase: openapi.DefaultBaseURL,
+		source: func(c *Config, hc *http.Client) (openapi.TokenSource, []openapi.Option) {
+			return &openapi.FileToken{Path: c.TokenFile}, []openapi.Option{openapi.WithTokenParam("cloudbase_access_token")}
+		}},
+	ModeCloud: {appID: appIDUnused, apiBase: openapi.DefaultBaseURL,
+		source: func(*Config, *http.Client) (openapi.TokenSource, []openapi.Option) {
+			return openapi.NoToken, []openapi.Option{openapi.WithTransport(&openapi.CloudCall{})}
+		}},
+}
+
+// Check fills in c's defaults (applyDefaults), then reports what is wrong
+// with it (validate), naming the setting to change. It never repeats a
+// value: some are secrets.
+func (c *Config) Check() error {
+	c.applyDefaults()
+	if err := c.validate(); err != nil {
+		return errors.Join(c.parseErr, err)
+	}
+	return c.parseErr
+}
+
+// applyDefaults fills in what c leaves unset, auto's mode included. It
+// judges nothing: validate does.
+func (c *Config) applyDefaults() {
 	if c.TokenFile == "" {
 		c.TokenFile = openapi.CloudbaseTokenFile
 	}
-	if c.TokenMode == ModeAuto {
-		c.TokenMode = c.autoMode()
+	if c.TokenMode == "" || c.TokenMode == ModeAuto {
+		c.TokenMode, c.autoChose = c.autoMode(), true
 	}
 	if c.APIBase == "" {
 		c.APIBase = openapi.DefaultBaseURL
-		if c.TokenMode == ModeNone {
-			c.APIBase = "http://api.weixin.qq.com" // Cloud Run's open API service is plain HTTP
+		if m, ok := tokenModes[c.TokenMode]; ok {
+			c.APIBase = m.apiBase
 		}
 	}
 	c.APIBase = strings.TrimSuffix(c.APIBase, "/")
-	if err := checkURL("WECHAT_API_BASE", c.APIBase); err != nil {
-		errs = append(errs, err)
-	}
-	switch c.TokenMode {
-	case ModeStable, ModeCredential:
-		if c.AppID == "" || c.AppSecret == "" {
-			errs = append(errs, fmt.Errorf("WECHAT_APPID and WECHAT_APPSECRET are both required with WECHAT_TOKEN_MODE=%s", c.TokenMode))
-		}
-	case ModeStatic:
-		if c.AccessToken == "" {
-			errs = append(errs, errors.New("WECHAT_ACCESS_TOKEN is required with WECHAT_TOKEN_MODE=static"))
-		}
-	case ModeURL:
-		if c.TokenURL == "" {
-			errs = append(errs, errors.New("WECHAT_TOKEN_URL is required with WECHAT_TOKEN_MODE=url"))
-		} else if err := checkURL("WECHAT_TOKEN_URL", c.TokenURL); err != nil {
-			errs = append(errs, err)
-		}
-	case ModeNone, ModeCloudbase, ModeCloud:
-	default:
-		errs = append(errs, errors.New("WECHAT_TOKEN_MODE must be one of "+strings.Join(modes, ", ")))
-	}
-	if (c.AppID == "") != (c.AppSecret == "") && (c.TokenMode == ModeCloud || c.TokenMode == ModeCloudbase) {
-		// auto fell through to a mode without an AppSecret: the half-given
-		// pair is a mistake, not a choice.
-		missing := "WECHAT_APPSECRET"
-		if c.AppID == "" {
-			missing = "WECHAT_APPID"
-		}
-		errs = append(errs, errors.New(missing+" is missing: set both WECHAT_APPID and WECHAT_APPSECRET, or neither for a cloud call"))
-	}
-	for i, k := range c.HTTPAPIKeys {
-		if len(k) < MinAPIKeyLength {
-			errs = append(errs, fmt.Errorf("HTTP_API_KEYS: key %d is shorter than %d characters", i+1, MinAPIKeyLength))
-		}
-	}
-	for i, name := range c.AllowedAPIs {
-		if _, ok := openapi.Lookup(name); !ok {
-			errs = append(errs, fmt.Errorf("ALLOWED_APIS: entry %d is not an analysis method; known: %s",
-				i+1, strings.Join(openapi.Names(), ", ")))
-		}
-	}
-	if c.CacheRedisURL != "" {
-		if u, err := url.Parse(c.CacheRedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			errs = append(errs, errors.New("CACHE_REDIS_URL must be a redis:// or rediss:// URL"))
-		}
-	}
-	if c.CacheRedisURL != "" && c.AppID == "" && c.TokenMode != ModeCloud {
-		// A shared cache keys answers by whose they are: in cloud mode the
-		// environment and the caller's AppID, otherwise WECHAT_APPID.
-		errs = append(errs, fmt.Errorf("CACHE_REDIS_URL needs WECHAT_APPID with WECHAT_TOKEN_MODE=%s, so that one Mini Program's answers are never served to another", c.TokenMode))
-	}
 	if !c.cacheTTLSet && c.CacheTTL == 0 {
 		c.CacheTTL = DefaultCacheTTL
 	}
 	if c.CacheMaxBytes == 0 {
 		c.CacheMaxBytes = DefaultCacheMaxBytes
 	}
-	if c.Concurrency == 0 {
+	if c.Concurrency == 0 && !c.concurrencySet() {
 		c.Concurrency = DefaultSeriesConcurrency
 	}
 	if c.HTTPTimeout == 0 {
 		c.HTTPTimeout = DefaultHTTPTimeout
 	}
-	return errors.Join(errs...)
+}
+
+// concurrencySet is a hook for a zero SERIES_CONCURRENCY, which is refused
+// rather than taken as the default.
+func (c *Config) concurrencySet() bool { return c.concurrencyZero }
+
+// validate reports every rule c breaks, each naming its setting.
+func (c *Config) validate() error {
+	var errs []error
+	add := func(setting, rule string) { errs = append(errs, settingError(setting, rule)) }
+	if err := checkURL("WECHAT_API_BASE", c.APIBase); err != nil {
+		errs = append(errs, err)
+	}
+	mode, ok := tokenModes[c.TokenMode]
+	if !ok {
+		add("WECHAT_TOKEN_MODE", "must be one of "+strings.Join(modes, ", "))
+	} else {
+		in := c.modeName()
+		if mode.appID == appIDCredential && (c.AppID == "" || c.AppSecret == "") {
+			missing := "WECHAT_APPID"
+			if c.AppID != "" {
+				missing = "WECHAT_APPSECRET"
+			}
+			errs = append(errs, &SettingError{Setting: missing, text: "WECHAT_APPID and WECHAT_APPSECRET are both required with " + in})
+		}
+		for _, s := range mode.requires {
+			if s != "WECHAT_APPSECRET" && c.setting(s) == "" {
+				add(s, "is required with "+in)
+			}
+		}
+		if mode.check != nil && c.setting(mode.requires[0]) != "" {
+			if err := mode.check(c); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		switch {
+		case c.AppSecret != "" && c.AppID == "" && mode.appID != appIDCredential:
+			add("WECHAT_APPID", "is missing: WECHAT_APPSECRET is set without it; set both, or neither")
+		case c.AppID != "" && c.AppSecret == "" && mode.appID == appIDUnused:
+			// WECHAT_APPID does nothing here: the half-given pair is a
+			// mistake, not a choice.
+			add("WECHAT_APPSECRET", "is missing: set both WECHAT_APPID and WECHAT_APPSECRET for a token of the function's own, "+
+				"or neither with "+in+", which does not use WECHAT_APPID")
+		}
+		if c.CacheRedisURL != "" && redisURLOK(c.CacheRedisURL) && c.AppID == "" && mode.appID == appIDScope {
+			// A shared cache keys answers by whose they are: WECHAT_APPID
+			// here; in cloud mode the environment and the caller's AppID.
+			add("CACHE_REDIS_URL", "needs WECHAT_APPID with "+in+", so that one Mini Program's answers are never served to another")
+		}
+	}
+	for i, k := range c.HTTPAPIKeys {
+		if len(k) < MinAPIKeyLength {
+			errs = append(errs, &SettingError{Setting: "HTTP_API_KEYS", Rule: fmt.Sprintf(": key %d is shorter than %d characters", i+1, MinAPIKeyLength)})
+		}
+	}
+	for i, name := range c.AllowedAPIs {
+		if _, ok := openapi.Lookup(name); !ok {
+			errs = append(errs, &SettingError{Setting: "ALLOWED_APIS", Rule: fmt.Sprintf(": entry %d is not an analysis method; known: %s",
+				i+1, strings.Join(openapi.Names(), ", "))})
+		}
+	}
+	if c.CacheRedisURL != "" {
+		if !redisURLOK(c.CacheRedisURL) {
+			add("CACHE_REDIS_URL", "must be a redis:// or rediss:// URL")
+		}
+	}
+	if c.CacheTTL < 0 {
+		add("CACHE_TTL", cacheTTLRule)
+	}
+	if c.Concurrency < 1 || c.Concurrency > 64 {
+		add("SERIES_CONCURRENCY", concurrencyRule)
+	}
+	if c.HTTPTimeout < 2*deadlineMargin {
+		add("HTTP_TIMEOUT", httpTimeoutRule)
+	}
+	return errors.Join(dedupe(errs)...)
+}
+
+func redisURLOK(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "redis" || u.Scheme == "rediss") && u.Host != ""
+}
+
+// dedupe drops an error equal in text to an earlier one.
+func dedupe(errs []error) []error {
+	out := errs[:0]
+	for _, e := range errs {
+		if !slices.ContainsFunc(out, func(o error) bool { return o.Error() == e.Error() }) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// modeName names c's token mode in a message, saying when auto chose it.
+func (c *Config) modeName() string {
+	if c.autoChose {
+		return "WECHAT_TOKEN_MODE=auto, which chose " + c.TokenMode
+	}
+	return "WECHAT_TOKEN_MODE=" + c.TokenMode
+}
+
+// setting returns c's value of the named setting, for the mode table.
+func (c *Config) setting(name string) string {
+	switch name {
+	case "WECHAT_APPSECRET":
+		return c.AppSecret
+	case "WECHAT_ACCESS_TOKEN":
+		return c.AccessToken
+	case "WECHAT_TOKEN_URL":
+		return c.TokenURL
+	}
+	panic("handler: no setting " + name) // the mode table names only the settings above
 }
 
 // autoMode picks the mode for auto: the function's own token when it has an
@@ -277,7 +455,7 @@ func (c *Config) autoMode() string {
 	if _, err := stat(c.TokenFile); err == nil {
 		return ModeCloudbase
 	}
-	if c.CloudRun {
+	if c.CloudRun || c.onCloudRun {
 		return ModeNone // WeChat Cloud Run: its open API service adds the token
 	}
 	return ModeCloud
@@ -290,7 +468,7 @@ func checkURL(name, raw string) error {
 		if !strings.Contains(raw, "://") {
 			hint = " (it has no scheme: add http:// or https://)"
 		}
-		return errors.New(name + " must be an absolute http or https URL, such as https://api.weixin.qq.com" + hint)
+		return settingError(name, "must be an absolute http or https URL, such as https://api.weixin.qq.com"+hint)
 	}
 	return nil
 }
@@ -302,26 +480,8 @@ func (c *Config) client(hc *http.Client, log *slog.Logger, now func() time.Time)
 	if c.Backoff > 0 {
 		opts = append(opts, openapi.WithRetries(openapi.DefaultMaxAttempts, c.Backoff))
 	}
-	var src openapi.TokenSource
-	switch c.TokenMode {
-	case ModeStable:
-		src = &openapi.StableToken{BaseURL: c.APIBase, AppID: c.AppID, Secret: c.AppSecret, HTTPClient: hc}
-	case ModeCredential:
-		src = &openapi.CredentialToken{BaseURL: c.APIBase, AppID: c.AppID, Secret: c.AppSecret, HTTPClient: hc}
-	case ModeStatic:
-		src = openapi.StaticToken(c.AccessToken)
-	case ModeURL:
-		src = &openapi.URLToken{URL: c.TokenURL, HTTPClient: hc}
-	case ModeCloudbase:
-		src = &openapi.FileToken{Path: c.TokenFile}
-		opts = append(opts, openapi.WithTokenParam("cloudbase_access_token"))
-	case ModeCloud:
-		src = openapi.NoToken
-		opts = append(opts, openapi.WithTransport(&openapi.CloudCall{}))
-	default:
-		src = openapi.NoToken
-	}
-	return openapi.NewClient(src, opts...)
+	src, more := tokenModes[c.TokenMode].source(c, hc)
+	return openapi.NewClient(src, append(opts, more...)...)
 }
 
 func (c *Config) allows(m *openapi.Method) bool {

@@ -88,6 +88,50 @@ func unknownMessage(m *openapi.Method, key string, known, unset []string) string
 	return msg
 }
 
+// didYouMean is "; did you mean X?" for the name of names nearest to got
+// (the same but for case, or at most two edits away), or "".
+func didYouMean(got string, names []string) string {
+	leaf := strings.TrimPrefix(strings.TrimPrefix(got, "openapi."), "analysis.")
+	if leaf == "" || len(leaf) > 64 {
+		return ""
+	}
+	best, bestD := "", 3
+	for _, n := range names {
+		d := editDistance(strings.ToLower(leaf), strings.ToLower(n))
+		if strings.EqualFold(leaf, n) {
+			d = 0
+		}
+		if d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return "; did you mean " + best + "?"
+}
+
+// editDistance is the Levenshtein distance of a and b, by bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 // nullAt returns the path of the first null value in v, or "". The path is
 // built once, at the end: building it level by level would cost the square
 // of a deep event's size.

@@ -65,8 +65,14 @@ func newHandler(cfg Config, err error) *Handler {
 		h.lookupEnv = os.LookupEnv
 	}
 	if h.err != nil {
+		h.logConfigError()
 		return h
 	}
+	defer func() {
+		if h.err != nil {
+			h.logConfigError()
+		}
+	}()
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = openapi.DefaultHTTPClient()
@@ -83,7 +89,7 @@ func newHandler(cfg Config, err error) *Handler {
 		r, err := cache.NewRedis(h.cfg.CacheRedisURL, cache.RedisOptions{Logger: h.log, Now: h.now})
 		if err != nil {
 			// NewRedis names what is wrong, never the URL, which may hold a password.
-			h.err = errors.New("CACHE_REDIS_URL: " + strings.TrimPrefix(err.Error(), "cache: "))
+			h.err = &SettingError{Setting: "CACHE_REDIS_URL", Rule: ": " + strings.TrimPrefix(err.Error(), "cache: ")}
 			return h
 		}
 		store = r
@@ -97,6 +103,15 @@ func newHandler(cfg Config, err error) *Handler {
 	h.cache = cache.New(store, cache.Options{TTL: h.cfg.CacheTTL, Now: h.now, Logger: h.log, Grace: fetchGrace})
 	return h
 }
+
+// logConfigError logs the configuration error once, when the handler is
+// built: the settings to change and the rules they break, never a value.
+func (h *Handler) logConfigError() {
+	h.log.Error("configuration", "settings", Settings(h.err), "error", strings.ReplaceAll(h.err.Error(), "\n", "; "))
+}
+
+// Err returns the configuration error every invocation answers with, or nil.
+func (h *Handler) Err() error { return h.err }
 
 // Mode returns the token mode in use, auto resolved.
 func (h *Handler) Mode() string { return h.cfg.TokenMode }
@@ -120,16 +135,17 @@ const deadlineMargin = 100 * time.Millisecond
 
 // record is what an invocation's log line says.
 type record struct {
-	mu     sync.Mutex // batch items report concurrently
-	caller string
-	id     string // the caller's openid or user id: kept out of the log line
-	action string
-	code   int    // errCode
-	reason string // the failure's errMsg, secret-free
-	status int    // HTTP status, for an HTTP event
-	cache  cache.Outcome
-	items  int
-	stats  openapi.CallStats
+	mu        sync.Mutex // batch items report concurrently
+	requestID string     // the HTTP server's, for a request served directly
+	caller    string
+	id        string // the caller's openid or user id: kept out of the log line
+	action    string
+	code      int    // errCode
+	reason    string // the failure's errMsg, secret-free
+	status    int    // HTTP status, for an HTTP event
+	cache     cache.Outcome
+	items     int
+	stats     openapi.CallStats
 }
 
 func (r *record) add(s openapi.CallStats, o cache.Outcome) {
@@ -140,6 +156,17 @@ func (r *record) add(s openapi.CallStats, o cache.Outcome) {
 		r.cache = o
 	}
 	r.mu.Unlock()
+}
+
+// noteAction records the action ev asks for, and returns its method.
+func (r *record) noteAction(ev map[string]any) (openapi.Method, bool) {
+	action, _ := ev["action"].(string)
+	r.action = excerpt(action, 64)
+	m, ok := openapi.Lookup(action)
+	if ok {
+		r.action = m.Name
+	}
+	return m, ok
 }
 
 func (r *record) fail(e *openapi.Error) {
@@ -191,10 +218,8 @@ func (h *Handler) serve(ctx context.Context, ev map[string]any, decodeErr *opena
 	rec.caller, rec.id = caller.Kind, caller.ID
 	api := "analysis"
 	if ev != nil {
-		action, _ := ev["action"].(string)
-		rec.action = excerpt(action, 64)
-		if m, ok := openapi.Lookup(action); ok {
-			api, rec.action = m.API(), m.Name
+		if m, ok := rec.noteAction(ev); ok {
+			api = m.API()
 		}
 	}
 	// Who calls first: a caller who may not call learns nothing more, not
@@ -277,10 +302,20 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return nil, &openapi.Error{API: m.API(), Code: openapi.CodeTimeout, Msg: "server-side request timed out"}
 		}
-		return nil, openapi.AsError(err)
+		e := openapi.AsError(err)
+		if cloud && m.Name == "getPerformanceData" && errors.As(err, new(*cloudcall.Error)) {
+			e = e.WithNote(performanceByCloudCall)
+		}
+		return nil, e
 	}
 	return out, nil
 }
+
+// performanceByCloudCall is added to the gateway's refusal of
+// getPerformanceData: WeChat's current page for it says that it has no cloud
+// call, although an older example shows one.
+const performanceByCloudCall = "WeChat's page for getPerformanceData says 本接口不支持云调用 (no cloud call): " +
+	"set WECHAT_APPID and WECHAT_APPSECRET so that the function calls it with a token of its own"
 
 // scope is whose data a call reads, for the cache key: one Mini Program's
 // answers must never be served to another.
@@ -307,14 +342,20 @@ func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duratio
 	attrs := make([]slog.Attr, 0, 12)
 	if fc, ok := functioncontext.FromContext(ctx); ok {
 		attrs = append(attrs, slog.String("request_id", fc.RequestID))
+	} else if rec.requestID != "" {
+		attrs = append(attrs, slog.String("request_id", rec.requestID))
 	}
 	attrs = append(attrs, slog.String("caller", rec.caller), slog.String("action", rec.action),
 		slog.Int("errCode", rec.code), slog.Int("attempts", rec.stats.Attempts),
 		slog.Float64("latency_ms", float64(d.Microseconds())/1000))
 	if rec.reason != "" {
 		reason := rec.reason
-		if rec.id != "" {
-			reason = strings.ReplaceAll(reason, rec.id, "<caller>") // a refusal names whom it refused
+		if rec.code == openapi.CodeConfig && h.err != nil {
+			// Logged whole once, at start: here only what to change.
+			reason = "the function is misconfigured (logged at start): " + strings.Join(Settings(h.err), ", ")
+		}
+		for _, form := range idForms(rec.id) {
+			reason = strings.ReplaceAll(reason, form, "<caller>") // a refusal names whom it refused
 		}
 		attrs = append(attrs, slog.String("reason", excerpt(reason, 300)))
 	}
@@ -356,7 +397,8 @@ func method(ev map[string]any) (openapi.Method, *openapi.Error) {
 	m, ok := openapi.Lookup(action)
 	if !ok {
 		return openapi.Method{}, &openapi.Error{API: apiName(action), Code: openapi.CodeAPINotFound, Msg: fmt.Sprintf(
-			"API not found: action %s is not an analysis method; known: %s, and batch and series", quote(action), strings.Join(openapi.Names(), ", "))}
+			"API not found: action %s is not an analysis method%s; known: %s, and batch and series", quote(action),
+			didYouMean(action, append(openapi.Names(), "batch", "series")), strings.Join(openapi.Names(), ", "))}
 	}
 	return m, nil
 }

@@ -7,6 +7,8 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -80,6 +82,7 @@ type request struct {
 	// choice and the body is the whole event.
 	event     bool
 	badBase64 bool
+	readErr   error // the body could not be read whole: not a body at all
 }
 
 // serveHTTP answers an HTTP event.
@@ -137,28 +140,61 @@ func (h *Handler) serveRequest(ctx context.Context, req *request, rec *record) (
 func (h *Handler) httpCall(ctx context.Context, req *request, rec *record) (int, []byte, *openapi.Error) {
 	caller := callerOfHTTP(req.header, h.cfg.CloudRun && !req.event)
 	rec.caller, rec.id = caller.Kind, caller.ID
+	// The event is read first, for the log line's action (a refusal says
+	// what was asked for), but a caller who may not call learns nothing of it.
+	ev, status, bodyErr := h.httpEvent(req)
+	if ev != nil {
+		rec.noteAction(ev)
+	}
 	if caller.Kind == KindHTTP {
+		hint := ""
+		if !req.event && !h.cfg.CloudRun && req.header.Get("X-WX-SOURCE") != "" {
+			hint = " (X-WX-* headers are trusted only with WECHAT_CLOUDRUN=true: see SECURITY.md)"
+		}
 		if len(h.cfg.HTTPAPIKeys) == 0 {
-			return 0, nil, denied("HTTP access is off; set HTTP_API_KEYS to allow it")
+			return 0, nil, denied("HTTP access is off; set HTTP_API_KEYS to allow it" + hint)
 		}
-		key, ok := strings.CutPrefix(req.header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(key) == "" {
-			return http.StatusUnauthorized, nil, denied("send the header Authorization: Bearer <key>")
+		key, ok := bearer(req.header.Get("Authorization"))
+		if !ok {
+			return http.StatusUnauthorized, nil, denied("send the header Authorization: Bearer <key>" + hint)
 		}
-		if !h.validKey(strings.TrimSpace(key)) {
+		if !h.validKey(key) {
+			if h.err != nil && h.configuredShortKey(key) {
+				// Whoever holds a configured key is the operator: tell them
+				// why it cannot work (the error names its position).
+				return 0, nil, h.configError()
+			}
 			return http.StatusUnauthorized, nil, denied("the API key is not valid")
 		}
 	} else if e := h.authorize(caller); e != nil {
 		return 0, nil, e
 	}
+	if bodyErr != nil {
+		return status, nil, bodyErr
+	}
+	res, e := h.serve(ctx, ev, nil, caller, nil, rec)
+	rec.caller = caller.Kind
+	return 0, res, e
+}
+
+// httpEvent is the event an HTTP request holds, or why it holds none, with
+// the status to answer (0: the error's own).
+func (h *Handler) httpEvent(req *request) (map[string]any, int, *openapi.Error) {
 	if req.badBase64 {
-		return 0, nil, invalidArgs("the body is marked isBase64Encoded but is not base64")
+		return nil, 0, invalidArgs("the body is marked isBase64Encoded but is not base64")
+	}
+	if req.readErr != nil {
+		if ne, ok := errors.AsType[net.Error](req.readErr); ok && ne.Timeout() {
+			return nil, http.StatusRequestTimeout, invalidArgs("the body did not arrive within HTTP_TIMEOUT (" +
+				h.cfg.HTTPTimeout.String() + "); send it at once")
+		}
+		return nil, 0, invalidArgs("the body could not be read: the connection ended before the whole body arrived")
 	}
 	if req.method != http.MethodPost {
-		return http.StatusMethodNotAllowed, nil, invalidArgs("use POST, not " + quote(req.method))
+		return nil, http.StatusMethodNotAllowed, invalidArgs("use POST, not " + quote(req.method))
 	}
 	if len(req.body) > MaxHTTPBody {
-		return http.StatusRequestEntityTooLarge, nil, invalidArgs("the body is larger than 64 KiB")
+		return nil, http.StatusRequestEntityTooLarge, invalidArgs("the body is larger than 64 KiB")
 	}
 	body := req.body
 	if len(bytes.TrimSpace(body)) == 0 {
@@ -166,18 +202,47 @@ func (h *Handler) httpCall(ctx context.Context, req *request, rec *record) (int,
 	}
 	ev, e := decodeEvent(body)
 	if e != nil {
-		return 0, nil, invalidArgs("the body must be a JSON object: an event such as {\"action\": \"getWeeklyRetain\", \"beginDate\": \"20170306\", \"endDate\": \"20170312\"}")
+		return nil, 0, invalidArgs("the body must be a JSON object: an event such as {\"action\": \"getWeeklyRetain\", \"beginDate\": \"20170306\", \"endDate\": \"20170312\"}")
 	}
-	if action := strings.Trim(req.path, "/"); req.event && action != "" {
-		action = action[strings.LastIndexByte(action, '/')+1:]
-		if a, ok := ev["action"]; ok && a != action {
-			return 0, nil, invalidArgs("the action in the path and the one in the body differ")
+	if e := pathAction(req.path, ev); e != nil {
+		return ev, 0, e
+	}
+	return ev, 0, nil
+}
+
+// pathAction applies the one HTTP contract, for HTTP events and the HTTP
+// server alike: a body without an action takes the path's last segment as
+// its action (POST /getWeeklyRetain with the parameters as the body); a
+// body with one keeps it, unless the path names another action. A path that
+// names no action (POST /analysis, a front end's own choice) is just a path.
+func pathAction(path string, ev map[string]any) *openapi.Error {
+	seg := strings.Trim(path, "/")
+	seg = seg[strings.LastIndexByte(seg, '/')+1:]
+	if seg == "" {
+		return nil
+	}
+	a, ok := ev["action"]
+	if !ok {
+		ev["action"] = seg
+		return nil
+	}
+	if name, isAction := actionName(seg); isAction {
+		if body, _ := actionName(a); body != name {
+			return invalidArgs("the action in the path and the one in the body differ")
 		}
-		ev["action"] = action
 	}
-	res, e := h.serve(ctx, ev, nil, caller, nil, rec)
-	rec.caller = caller.Kind
-	return 0, res, e
+	return nil
+}
+
+// actionName is the canonical name of the action a names: a method's name,
+// batch or series.
+func actionName(a any) (string, bool) {
+	s, _ := a.(string)
+	if s == "batch" || s == "series" {
+		return s, true
+	}
+	m, ok := openapi.Lookup(s)
+	return m.Name, ok
 }
 
 // httpResponse wraps a result in an HTTPResponse.
@@ -203,6 +268,26 @@ func responseHeaders(status int) map[string]string {
 		hs["Allow"] = http.MethodPost
 	}
 	return hs
+}
+
+// bearer returns the credentials of an Authorization header of the Bearer
+// scheme, whose name is case-insensitive (RFC 9110, 11.1).
+func bearer(auth string) (string, bool) {
+	scheme, key, ok := strings.Cut(strings.TrimSpace(auth), " ")
+	key = strings.TrimSpace(key)
+	return key, ok && strings.EqualFold(scheme, "Bearer") && key != ""
+}
+
+// configuredShortKey reports, in constant time, whether key is one of the
+// configured keys too short to be accepted.
+func (h *Handler) configuredShortKey(key string) bool {
+	sum := sha256.Sum256([]byte(key))
+	found := 0
+	for _, k := range h.cfg.HTTPAPIKeys {
+		want := sha256.Sum256([]byte(k))
+		found |= subtle.ConstantTimeCompare(sum[:], want[:]) & subtle.ConstantTimeLessOrEq(len(k), MinAPIKeyLength-1)
+	}
+	return found == 1
 }
 
 // validKey compares key with every configured key in constant time.

@@ -55,9 +55,11 @@ func callerOf(env map[string]string) Caller {
 
 // callerOfHTTP reads the caller of an HTTP request served directly (WeChat
 // Cloud Run, an SCF web function). The X-WX-* headers are WeChat Cloud Run's
-// and are trusted only behind it (cloudRun) and with X-WX-SOURCE, which its
-// gateway always sets; anywhere else anyone could send them, so they are
-// ignored and the request needs an API key.
+// and are trusted only when the operator says so (cloudRun: WECHAT_CLOUDRUN,
+// never the platform's CBR_ENV_ID alone) and with X-WX-SOURCE, the check
+// WeChat documents; WeChat does not document that its gateway drops a
+// client's own X-WX-* on public access, so elsewhere they are ignored and
+// the request needs an API key.
 func callerOfHTTP(h http.Header, cloudRun bool) Caller {
 	if !cloudRun || h.Get("X-WX-SOURCE") == "" {
 		return Caller{Kind: KindHTTP}
@@ -66,6 +68,16 @@ func callerOfHTTP(h http.Header, cloudRun bool) Caller {
 		return Caller{Kind: KindMiniProgram, ID: id}
 	}
 	return Caller{Kind: KindUnverified}
+}
+
+// idForms are the forms of a caller's id that a message may hold: as
+// authorize quotes it (escaped, cut to 40 characters), then raw. A log line
+// replaces each; the longest first.
+func idForms(id string) []string {
+	if id == "" {
+		return nil
+	}
+	return []string{quote(id), id}
 }
 
 // authorize says whether c may call; HTTP callers are checked by key elsewhere.

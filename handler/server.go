@@ -2,10 +2,14 @@ package handler
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -18,12 +22,12 @@ const HealthPath = "/healthz"
 // HealthPath answers the platform's probes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == HealthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		io.WriteString(w, `{"status":"ok"}`)
+		h.health(w)
 		return
 	}
 	start := time.Now()
-	rec := &record{caller: KindHTTP}
+	rec := &record{caller: KindHTTP, requestID: requestID(r.Header)}
+	w.Header().Set("X-Request-Id", rec.requestID)
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.HTTPTimeout-deadlineMargin)
 	defer cancel()
 	defer func() {
@@ -35,12 +39,50 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.logInvocation(ctx, rec, time.Since(start))
 	}()
+	req := &request{method: r.Method, path: r.URL.Path, header: r.Header}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxHTTPBody+1))
 	if err != nil && !errors.As(err, new(*http.MaxBytesError)) {
-		body = nil
+		body, req.readErr = nil, err
 	}
-	status, res := h.serveRequest(ctx, &request{method: r.Method, path: r.URL.Path, header: r.Header, body: body}, rec)
+	req.body = body
+	status, res := h.serveRequest(ctx, req, rec)
 	write(w, status, res)
+}
+
+// health answers the platform's probe: 200 when the function can serve,
+// 503 naming the settings to change when it is misconfigured, so that such
+// a deploy fails its health checks instead of every call. Never a value, nor
+// the rule: the probe has no caller to authenticate.
+func (h *Handler) health(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if h.err == nil {
+		io.WriteString(w, `{"status":"ok"}`)
+		return
+	}
+	settings := Settings(h.err)
+	if settings == nil {
+		settings = []string{}
+	}
+	b, _ := json.Marshal(struct {
+		Status   string   `json:"status"`
+		Settings []string `json:"settings"`
+	}{"misconfigured", settings}) // a struct of strings always encodes
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write(b)
+}
+
+// requestID is the id of a request served directly, for its log line and
+// its X-Request-Id answer header: the proxy's X-Request-Id when it looks like
+// an id, else a new random one.
+func requestID(h http.Header) string {
+	if id := h.Get("X-Request-Id"); id != "" && len(id) <= 64 &&
+		strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") == "" {
+		return id
+	}
+	var b [12]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
 }
 
 func write(w http.ResponseWriter, status int, res []byte) {

@@ -77,6 +77,12 @@ func (noToken) Token(context.Context) (*Token, error) {
 // NewClient returns a client whose requests carry tokens from src, cached by
 // a TokenCache (pass one to share it). src must be given: NoToken says
 // explicitly that requests go without one.
+//
+// One setting steers every request the client makes: a StableToken or
+// CredentialToken without a BaseURL or HTTPClient of its own uses the
+// client's (WithBaseURL, WithHTTPClient), through a copy, never changing
+// src; one whose BaseURL differs from WithBaseURL's is an error. A
+// TokenCache passed in keeps its source as it is, since it may be shared.
 func NewClient(src TokenSource, opts ...Option) (*Client, error) {
 	if src == nil {
 		return nil, errors.New("openapi: NewClient needs a TokenSource: StableToken, CredentialToken, URLToken, " +
@@ -97,6 +103,12 @@ func NewClient(src TokenSource, opts ...Option) (*Client, error) {
 	case *TokenCache:
 		c.tokens = s
 	default:
+		if b, ok := s.(boundSource); ok {
+			var err error
+			if s, err = b.bind(c.baseURL, c.httpClient); err != nil {
+				return nil, err
+			}
+		}
 		c.tokens = NewTokenCache(s, c.margin)
 		c.tokens.now = c.now
 		if c.logger != nil {

@@ -181,6 +181,17 @@ func (e *Error) WithAPI(api string) *Error {
 	return &c
 }
 
+// WithNote returns a copy of e whose message ends with "; " and note: what
+// the caller can do about it. e, which may be shared, is not changed.
+func (e *Error) WithNote(note string) *Error {
+	c := *e
+	c.Msg += "; " + note
+	if c.errMsg != "" {
+		c.errMsg += "; " + note
+	}
+	return &c
+}
+
 // withAPI returns err as an *Error naming api, copied.
 func withAPI(err error, api string) *Error {
 	return AsError(err).WithAPI(api)

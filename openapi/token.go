@@ -46,10 +46,18 @@ func (s staticSource) Token(context.Context) (*Token, error) { return s.t, nil }
 // WeChat returns the same token until 5 minutes before it expires, so any
 // number of instances can share an AppID without invalidating each other.
 type StableToken struct {
-	BaseURL    string // default DefaultBaseURL
+	BaseURL    string // default: the client's WithBaseURL, else DefaultBaseURL
 	AppID      string
 	Secret     string
-	HTTPClient *http.Client
+	HTTPClient *http.Client // default: the client's WithHTTPClient
+}
+
+// bind returns a copy of s that uses base and hc where s sets neither.
+func (s *StableToken) bind(base string, hc *http.Client) (TokenSource, error) {
+	cp := *s
+	var err error
+	cp.BaseURL, cp.HTTPClient, err = bindEndpoint("StableToken", s.BaseURL, base, s.HTTPClient, hc)
+	return &cp, err
 }
 
 // Token fetches the current stable token.
@@ -78,10 +86,18 @@ func (s *StableToken) fetch(ctx context.Context, force bool) (*Token, error) {
 // the previous token within 5 minutes, so only one instance per AppID should
 // use it; prefer StableToken.
 type CredentialToken struct {
-	BaseURL    string
+	BaseURL    string // default: the client's WithBaseURL, else DefaultBaseURL
 	AppID      string
 	Secret     string
-	HTTPClient *http.Client
+	HTTPClient *http.Client // default: the client's WithHTTPClient
+}
+
+// bind returns a copy of s that uses base and hc where s sets neither.
+func (s *CredentialToken) bind(base string, hc *http.Client) (TokenSource, error) {
+	cp := *s
+	var err error
+	cp.BaseURL, cp.HTTPClient, err = bindEndpoint("CredentialToken", s.BaseURL, base, s.HTTPClient, hc)
+	return &cp, err
 }
 
 // Token fetches a new token.
@@ -120,6 +136,29 @@ func (s *URLToken) secrets() []string {
 		out = append(out, vs...)
 	}
 	return out
+}
+
+// A boundSource talks to WeChat's API host: NewClient binds it to the
+// client's base URL and HTTP client, so that one setting steers every request.
+type boundSource interface {
+	bind(base string, hc *http.Client) (TokenSource, error)
+}
+
+// bindEndpoint resolves a token source's base URL and HTTP client against
+// the client's (clientBase "" when WithBaseURL was not given).
+func bindEndpoint(name, own, clientBase string, ownHC, clientHC *http.Client) (string, *http.Client, error) {
+	if ownHC == nil {
+		ownHC = clientHC
+	}
+	switch {
+	case clientBase == "":
+		return own, ownHC, nil
+	case own == "":
+		return clientBase, ownHC, nil
+	case strings.TrimSuffix(own, "/") != clientBase:
+		return "", nil, errors.New("openapi: " + name + ".BaseURL and WithBaseURL differ: set one of them, so that one setting steers every request")
+	}
+	return own, ownHC, nil
 }
 
 // baseURL returns base, or DefaultBaseURL when it is empty.

@@ -24,6 +24,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -148,6 +149,11 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 		}
 		fmt.Fprintf(stderr, "scfinvoke: %s answered in %s\n", fn.Name, time.Since(start).Round(time.Millisecond))
 		code = max(code, c)
+		if misconfigured(out) {
+			// Every further call would answer the same: say it once.
+			fmt.Fprintln(stderr, "scfinvoke: the function is misconfigured (errCode -601002, above); nothing more is invoked")
+			return 1, nil
+		}
 	}
 	if o.chart {
 		c, err := chart(stdout, p, inv, emu, time.Now())
@@ -193,7 +199,8 @@ func setup(o options, environ []string, stderr io.Writer) ([]string, scf.Invocat
 		if o.mode == "cloud" {
 			return nil, inv, nil, fmt.Errorf("-mode cloud plays a cloud call, which needs no WeChat settings: unset %s", strings.Join(set, ", "))
 		}
-		fmt.Fprintf(stderr, "scfinvoke: %s set: calling WeChat with your settings, not the emulator\n", strings.Join(set, ", "))
+		fmt.Fprintf(stderr, "scfinvoke: %s set: the function gets your settings unchanged and calls %s; no emulator is started\n",
+			strings.Join(set, ", "), apiBase(environ))
 		return environ, inv, nil, nil
 	}
 	e := emulator.New(emulator.Config{})
@@ -234,6 +241,36 @@ func setup(o options, environ []string, stderr io.Writer) ([]string, scf.Invocat
 		"TCB_CONTEXT_CNFG": `{"URL":"` + url + `/admin"}`,
 	}
 	return env, inv, emu, nil
+}
+
+// apiBase names where a function given environ sends its calls: the host
+// of WECHAT_API_BASE (never its path or credentials), else WeChat.
+func apiBase(environ []string) string {
+	for _, kv := range environ {
+		if v, ok := strings.CutPrefix(kv, "WECHAT_API_BASE="); ok && v != "" {
+			if u, err := url.Parse(v); err == nil && u.Host != "" {
+				return "WECHAT_API_BASE (" + u.Scheme + "://" + u.Host + ")"
+			}
+			return "WECHAT_API_BASE"
+		}
+	}
+	return "WeChat (" + openapi.DefaultBaseURL + ")"
+}
+
+// misconfigured reports whether a result is the function's configuration
+// error, -601002, as a cloud call or inside an HTTP response.
+func misconfigured(out []byte) bool {
+	var res struct {
+		ErrCode *int    `json:"errCode"`
+		Body    *string `json:"body"`
+	}
+	if json.Unmarshal(out, &res) != nil {
+		return false
+	}
+	if res.Body != nil {
+		return misconfigured([]byte(*res.Body))
+	}
+	return res.ErrCode != nil && *res.ErrCode == -601002
 }
 
 func serve(h http.Handler) (string, func(), error) {

@@ -31,17 +31,22 @@ func TestLastWeekEvent(t *testing.T) {
 // TestEmulatorOnlyWithoutSettings: the emulator stands in only when no
 // WECHAT_* setting is present; a partial or wrong one is passed through.
 func TestEmulatorOnlyWithoutSettings(t *testing.T) {
-	for _, environ := range [][]string{
-		{"WECHAT_APPID=wx1"},
-		{"WECHAT_TOKEN_MODE=bogus"},
-		{"WECHAT_API_BASE=http://127.0.0.1:1"},
+	for _, tc := range []struct {
+		environ []string
+		calls   string
+	}{
+		{[]string{"WECHAT_APPID=wx1"}, "calls WeChat (https://api.weixin.qq.com)"},
+		{[]string{"WECHAT_TOKEN_MODE=bogus"}, "calls WeChat (https://api.weixin.qq.com)"},
+		// Issue 16, item 18: pointed at an emulator, it does not claim to call WeChat.
+		{[]string{"WECHAT_API_BASE=http://user:pw@127.0.0.1:1/x"}, "calls WECHAT_API_BASE (http://127.0.0.1:1)"},
 	} {
 		var stderr bytes.Buffer
-		env, _, emu, err := setup(options{}, append([]string{"PATH=/bin"}, environ...), &stderr)
+		env, _, emu, err := setup(options{}, append([]string{"PATH=/bin"}, tc.environ...), &stderr)
 		require.NoError(t, err)
-		assert.Nil(t, emu, "%v: no emulator", environ)
-		assert.Equal(t, append([]string{"PATH=/bin"}, environ...), env, "the user's settings, untouched")
-		assert.Contains(t, stderr.String(), "calling WeChat with your settings")
+		assert.Nil(t, emu, "%v: no emulator", tc.environ)
+		assert.Equal(t, append([]string{"PATH=/bin"}, tc.environ...), env, "the user's settings, untouched")
+		assert.Contains(t, stderr.String(), "the function gets your settings unchanged and "+tc.calls)
+		assert.NotContains(t, stderr.String(), "pw", "never the URL's credentials")
 	}
 	env, _, emu, err := setup(options{}, []string{"PATH=/bin", "WECHAT_APPID="}, new(bytes.Buffer))
 	require.NoError(t, err)

@@ -146,18 +146,13 @@ func printSettings(w io.Writer, base string, cfg emulator.Config) {
 		open = "on"
 	}
 	fmt.Fprintf(w, `wxemu: the WeChat API emulator on %[1]s
-  with an AppSecret (WECHAT_TOKEN_MODE=stable or credential):
+  with an AppSecret (WECHAT_TOKEN_MODE=stable or credential), e.g. for make invoke:
     WECHAT_APPID=%[2]s WECHAT_APPSECRET=%[3]s WECHAT_API_BASE=%[1]s
-  cloud call (WECHAT_TOKEN_MODE=cloud), in the invocation's environment:
-    TCB_CONTEXT_CNFG={"URL":"%[1]s/admin"} WX_CONTEXT_KEYS=WX_API_TOKEN WX_API_TOKEN=%[4]s
-    (a timer: TRIGGER_SRC=timer WX_TRIGGER_API_TOKEN_V0=%[5]s)
-    TENCENTCLOUD_SECRETID=%[6]s TENCENTCLOUD_SECRETKEY=%[7]s
-  Cloud Run's open API service (WECHAT_TOKEN_MODE=none, WECHAT_API_BASE=%[1]s): %[8]s
-  Cloud Run's WeChat token: cloudbase_access_token %[9]s
-`, base, cfg.AppID, show(cfg.Secret, emulator.DefaultSecret, "-secret"),
-		first(cfg.CloudTokens, emulator.DefaultCloudToken, "-cloud-tokens"),
-		first(cfg.TimerTokens, emulator.DefaultTimerToken, "-timer-tokens"),
-		cfg.SecretID, show(cfg.SecretKey, emulator.DefaultSecretKey, "-secret-key"), open,
+  Cloud Run's open API service (WECHAT_TOKEN_MODE=none, WECHAT_API_BASE=%[1]s): %[4]s
+  Cloud Run's WeChat token (WECHAT_TOKEN_MODE=cloudbase, WECHAT_API_BASE=%[1]s, WECHAT_TOKEN_FILE holding it): %[5]s
+  cloud call (WECHAT_TOKEN_MODE=cloud): its token and gateway come with each invocation's context, which
+    make invoke cannot give; make run MODE=cloud plays one, through an emulator of its own
+`, base, cfg.AppID, show(cfg.Secret, emulator.DefaultSecret, "-secret"), open,
 		first(cfg.CloudbaseTokens, emulator.DefaultCloudbaseToken, "-cloudbase-tokens"))
 }
 

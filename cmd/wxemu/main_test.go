@@ -31,9 +31,12 @@ func TestSettingsNeverPrintChosenSecrets(t *testing.T) {
 		SecretID: emulator.DefaultSecretID, SecretKey: emulator.DefaultSecretKey})
 	s := out.String()
 	for _, want := range []string{"WECHAT_APPID=" + emulator.DefaultAppID, "WECHAT_APPSECRET=" + emulator.DefaultSecret,
-		"WECHAT_API_BASE=http://127.0.0.1:8090", `TCB_CONTEXT_CNFG={"URL":"http://127.0.0.1:8090/admin"}`,
-		"WX_API_TOKEN=" + emulator.DefaultCloudToken, "TENCENTCLOUD_SECRETKEY=" + emulator.DefaultSecretKey} {
+		"WECHAT_API_BASE=http://127.0.0.1:8090", "make run MODE=cloud"} {
 		assert.Contains(t, s, want)
+	}
+	// Item 18: no cloud-call setting, which the invoker cannot give a function.
+	for _, unusable := range []string{"TCB_CONTEXT_CNFG", "WX_API_TOKEN", "TENCENTCLOUD_SECRETKEY", emulator.DefaultCloudToken, emulator.DefaultSecretKey} {
+		assert.NotContains(t, s, unusable)
 	}
 
 	out.Reset()
