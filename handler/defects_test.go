@@ -168,7 +168,7 @@ func TestShortKeyIsAConfigurationError(t *testing.T) {
 // were skipped.
 func TestShortKeyNeverLetsIn(t *testing.T) {
 	u := newUpstream(t)
-	u.answers["/datacube/getweanalysisappidweeklyretaininfo"] = `{"ref_date":"20170306-20170312"}`
+	u.answers["/datacube/getweanalysisappidweeklyretaininfo"] = `{"ref_date":"20170306-20170312","visit_uv":[]}`
 	cfg := u.config()
 	cfg.HTTPAPIKeys = []string{"short"}
 	h := handler.New(cfg)
@@ -199,7 +199,7 @@ func serveLoopback(t *testing.T, h *handler.Handler) string {
 // end's own path with the action in the body still works.
 func TestOneHTTPContract(t *testing.T) {
 	u := newUpstream(t)
-	u.answers["/datacube/getweanalysisappidweeklyretaininfo"] = `{"ref_date":"20170306-20170312"}`
+	u.answers["/datacube/getweanalysisappidweeklyretaininfo"] = `{"ref_date":"20170306-20170312","visit_uv":[]}`
 	cfg := u.config()
 	cfg.HTTPAPIKeys = []string{apiKey}
 	h := handler.New(cfg)
@@ -275,7 +275,7 @@ func TestUnreadableBody(t *testing.T) {
 // Item 10: the Authorization scheme is case-insensitive (RFC 9110).
 func TestBearerSchemeCaseInsensitive(t *testing.T) {
 	u := newUpstream(t)
-	u.answers["/datacube/getweanalysisappidweeklyretaininfo"] = `{"ref_date":"20170306-20170312"}`
+	u.answers["/datacube/getweanalysisappidweeklyretaininfo"] = `{"ref_date":"20170306-20170312","visit_uv":[]}`
 	cfg := u.config()
 	cfg.HTTPAPIKeys = []string{apiKey}
 	h := handler.New(cfg)
@@ -405,7 +405,7 @@ func TestDidYouMean(t *testing.T) {
 // X-WX-SOURCE and X-WX-OPENID on public access. A refusal says why.
 func TestCloudRunTrustIsExplicit(t *testing.T) {
 	u := newUpstream(t)
-	u.answers["/datacube/getweanalysisappidweeklyretaininfo"] = `{"ref_date":"20170306-20170312"}`
+	u.answers["/datacube/getweanalysisappidweeklyretaininfo"] = `{"ref_date":"20170306-20170312","visit_uv":[]}`
 	wx := map[string]string{"X-WX-SOURCE": "wx_client", "X-WX-OPENID": "o-admin"}
 	serveWith := func(env map[string]string) (int, string) {
 		env["WECHAT_TOKEN_MODE"], env["WECHAT_ACCESS_TOKEN"], env["WECHAT_API_BASE"], env["ADMIN_OPENIDS"] = "static", token, u.URL, "o-admin"

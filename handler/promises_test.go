@@ -138,7 +138,7 @@ func TestForceBudgetFallsBackWhileRedisIsDown(t *testing.T) {
 
 // An HTTP event's response over 6 MB is refused, not returned.
 func TestHTTPEventResponseOverTheLimit(t *testing.T) {
-	big := `{"ref_date":"20170306-20170312","list":[{"page_path":"` + strings.Repeat(`\"`, 2_600_000) + `"}]}`
+	big := `{"ref_date":"20170306-20170312","visit_uv":[],"list":[{"page_path":"` + strings.Repeat(`\"`, 2_600_000) + `"}]}`
 	u := newUpstream(t)
 	u.answers["/datacube/getweanalysisappidweeklyretaininfo"] = big
 	cfg := u.config()
