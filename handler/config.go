@@ -27,7 +27,7 @@ const (
 	ModeCloud      = "cloud"      // CloudBase's cloud call (云调用): the invocation's WX_API_TOKEN, no AppSecret
 )
 
-var modes = []string{ModeAuto, ModeStable, ModeCredential, ModeStatic, ModeURL, ModeNone, ModeCloudbase, ModeCloud}
+var modes = []string{ModeAuto, ModeStable, ModeCredential, ModeStatic, ModeURL, ModeNone, ModeCloudbase, ModeCloud, ModeComponent}
 
 // EnvVars lists every environment variable the function reads, for
 // deployment templates and their tests.
@@ -36,6 +36,7 @@ var EnvVars = []string{
 	"WECHAT_API_BASE", "WECHAT_TOKEN_FILE", "ADMIN_OPENIDS", "ADMIN_UIDS", "ALLOW_ANY_CALLER", "ALLOWED_APIS",
 	"HTTP_API_KEYS", "LOG_LEVEL", "CACHE_TTL", "CACHE_MAX_BYTES", "CACHE_REDIS_URL", "SERIES_CONCURRENCY",
 	"HTTP_TIMEOUT", "WECHAT_CLOUDRUN",
+	"WECHAT_COMPONENT_APPID", "WECHAT_COMPONENT_APPSECRET", "WECHAT_COMPONENT_TOKEN", "WECHAT_COMPONENT_AES_KEY", // component.go
 }
 
 // PlatformVars are the variables the function reads that the platform sets,
@@ -78,6 +79,12 @@ type Config struct {
 	CloudRun       bool          // WECHAT_CLOUDRUN=true, or the platform's CBR_ENV_ID: behind WeChat Cloud Run, X-WX-* headers are the caller
 	HTTPTimeout    time.Duration // HTTP_TIMEOUT: each HTTP request's deadline when serving HTTP
 
+	// Third-party platform (WECHAT_TOKEN_MODE=component, component.go).
+	ComponentAppID  string // WECHAT_COMPONENT_APPID
+	ComponentSecret string // WECHAT_COMPONENT_APPSECRET
+	ComponentToken  string // WECHAT_COMPONENT_TOKEN: the push's message verification token
+	ComponentAESKey string // WECHAT_COMPONENT_AES_KEY: the push's 43-character EncodingAESKey
+
 	HTTPClient *http.Client                      // nil: openapi.DefaultHTTPClient()
 	Logger     *slog.Logger                      // nil: JSON lines on stdout, which SCF ships to CLS
 	Now        func() time.Time                  // nil: time.Now; the clock for date rules, tokens and the cache
@@ -105,6 +112,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.AdminUIDs = list(getenv("ADMIN_UIDS"))
 	c.AllowedAPIs = list(getenv("ALLOWED_APIS"))
 	c.HTTPAPIKeys = list(getenv("HTTP_API_KEYS"))
+	c.readComponent(getenv)
 	var errs []error
 	var err error
 	if c.AllowAnyCaller, err = boolSetting("ALLOW_ANY_CALLER", getenv("ALLOW_ANY_CALLER")); err != nil {
@@ -210,6 +218,8 @@ func (c *Config) Check() error {
 			errs = append(errs, err)
 		}
 	case ModeNone, ModeCloudbase, ModeCloud:
+	case ModeComponent:
+		errs = append(errs, c.checkComponent()...)
 	default:
 		errs = append(errs, errors.New("WECHAT_TOKEN_MODE must be one of "+strings.Join(modes, ", ")))
 	}
@@ -238,7 +248,7 @@ func (c *Config) Check() error {
 			errs = append(errs, errors.New("CACHE_REDIS_URL must be a redis:// or rediss:// URL"))
 		}
 	}
-	if c.CacheRedisURL != "" && c.AppID == "" && c.TokenMode != ModeCloud {
+	if c.CacheRedisURL != "" && c.AppID == "" && c.TokenMode != ModeCloud && !c.perAuthorizer() {
 		// A shared cache keys answers by whose they are: in cloud mode the
 		// environment and the caller's AppID, otherwise WECHAT_APPID.
 		errs = append(errs, fmt.Errorf("CACHE_REDIS_URL needs WECHAT_APPID with WECHAT_TOKEN_MODE=%s, so that one Mini Program's answers are never served to another", c.TokenMode))

@@ -37,7 +37,8 @@ type Handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	lookupEnv func(string) (string, bool)
-	appScope  string // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
+	appScope  string          // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
+	comp      *componentState // per-authorizer modes (component.go); nil otherwise
 }
 
 // New returns a handler for cfg. If cfg does not check out, the handler
@@ -76,6 +77,7 @@ func newHandler(cfg Config, err error) *Handler {
 		return h
 	}
 	var store cache.Store
+	var shared *cache.Redis // component.go keeps the ticket and tokens there too
 	if h.cfg.CacheMaxBytes > 0 {
 		store = cache.NewMemory(h.cfg.CacheMaxBytes, h.now)
 	}
@@ -86,7 +88,7 @@ func newHandler(cfg Config, err error) *Handler {
 			h.err = errors.New("CACHE_REDIS_URL is not a Redis URL go-redis accepts (redis://[user:password@]host:port/db)")
 			return h
 		}
-		store = r
+		store, shared = r, r
 		if tokens := h.client.Tokens(); tokens != nil && h.cfg.TokenMode == ModeStable {
 			// WeChat counts force refreshes per AppID: count them where every
 			// instance sees them.
@@ -95,6 +97,9 @@ func newHandler(cfg Config, err error) *Handler {
 		}
 	}
 	h.cache = cache.New(store, cache.Options{TTL: h.cfg.CacheTTL, Now: h.now, Logger: h.log, Grace: fetchGrace})
+	if h.cfg.perAuthorizer() {
+		h.err = h.setupComponent(hc, shared)
+	}
 	return h
 }
 
@@ -123,6 +128,7 @@ type record struct {
 	mu     sync.Mutex // batch items report concurrently
 	caller string
 	id     string // the caller's openid or user id: kept out of the log line
+	whose  string // the authorizer(s) whose data, in the per-authorizer modes
 	action string
 	code   int    // errCode
 	reason string // the failure's errMsg, secret-free
@@ -202,6 +208,9 @@ func (h *Handler) serve(ctx context.Context, ev map[string]any, decodeErr *opena
 	if e := h.authorize(caller); e != nil {
 		return nil, e.WithAPI(api)
 	}
+	if e := h.componentCaller(caller); e != nil {
+		return nil, e.WithAPI(api)
+	}
 	switch {
 	case h.err != nil:
 		return nil, h.configError().WithAPI(api)
@@ -232,13 +241,17 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 	if e != nil {
 		return nil, e
 	}
+	app, client, e := h.callAs(ctx, ev, rec)
+	if e != nil {
+		return nil, e.WithAPI(m.API())
+	}
 	if !h.cfg.allows(&m) {
 		return nil, &openapi.Error{API: m.API(), Code: openapi.CodeAPINotAllowed,
 			Msg: "function has no permission to call this API: add " + m.Name + " to ALLOWED_APIS"}
 	}
 	params, e := decodeParams(&m, ev)
 	if e == nil {
-		e = openapi.AsError(h.client.Check(&m, params))
+		e = openapi.AsError(client.Check(&m, params))
 	}
 	if e != nil {
 		return nil, e.WithAPI(m.API())
@@ -262,7 +275,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 		mu    sync.Mutex
 		stats openapi.CallStats
 	)
-	out, outcome, err := h.cache.Do(ctx, cache.Key(h.scope(cenv, env), m.Name, body), m.Name, begin, end,
+	out, outcome, err := h.cache.Do(ctx, cache.Key(h.scopeOf(app, cenv, env), m.Name, body), m.Name, begin, end,
 		func(ctx context.Context) (_ []byte, err error) {
 			defer func() {
 				if p := recover(); p != nil {
@@ -270,7 +283,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 				}
 			}()
 			var st openapi.CallStats
-			out, err := h.client.CallBody(openapi.WithStats(ctx, &st), &m, body)
+			out, err := client.CallBody(openapi.WithStats(ctx, &st), &m, body)
 			mu.Lock()
 			stats = st
 			mu.Unlock()
@@ -283,7 +296,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return nil, &openapi.Error{API: m.API(), Code: openapi.CodeTimeout, Msg: "server-side request timed out"}
 		}
-		return nil, openapi.AsError(err)
+		return nil, explain(app, openapi.AsError(err))
 	}
 	return out, nil
 }
@@ -335,6 +348,9 @@ func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duratio
 	}
 	if rec.status != 0 {
 		attrs = append(attrs, slog.Int("status", rec.status))
+	}
+	if rec.whose != "" {
+		attrs = append(attrs, slog.String("authorizer", rec.whose))
 	}
 	h.log.LogAttrs(ctx, level, "invocation", attrs...)
 }

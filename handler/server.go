@@ -22,6 +22,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"status":"ok"}`)
 		return
 	}
+	if r.URL.Path == ComponentPushPath && h.comp != nil && h.comp.crypt != nil {
+		h.servePush(w, r) // component.go: WeChat's ticket push, not an event
+		return
+	}
 	start := time.Now()
 	rec := &record{caller: KindHTTP}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.HTTPTimeout-deadlineMargin)

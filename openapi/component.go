@@ -463,7 +463,9 @@ func (c *Component) AuthorizerTokens(appid string) *TokenCache {
 	}
 	src := &sharedSource{c: c, key: c.key("authorizer", appid, "token"), seen: []string{c.Secret},
 		fetch: func(ctx context.Context) (*Token, []string, error) { return c.fetchAuthorizerToken(ctx, appid) }}
-	tc := c.newCache(src, "authorizer")
+	tc := NewTokenCache(src, c.Margin)
+	tc.SetClock(c.Now)
+	tc.SetLogger(c.Logger.With("authorizer", appid), "authorizer")
 	c.caches[appid] = tc
 	return tc
 }
