@@ -73,6 +73,7 @@ type platform struct {
 	refresh      map[string]string    // authorizer AppID → its current refresh token
 	authTokens   map[string]bool      // authorizer access tokens: third-party calls
 	tokenFetches int
+	issued       []string // every ticket, token and refresh token handed out, for secret scans
 }
 
 func (e *Emulator) servePlatform() {
@@ -122,6 +123,24 @@ func (e *Emulator) RefreshToken(appid string) string {
 		return ""
 	}
 	return e.platform.refresh[appid]
+}
+
+// Secrets returns every secret of the open platform: its secret, push
+// token and AES key, the authorizers' first refresh tokens and secrets, and
+// every ticket, token and refresh token handed out since, for scans of what
+// the function logs and answers.
+func (e *Emulator) Secrets() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.platform == nil {
+		return nil
+	}
+	p := e.platform
+	out := []string{p.cfg.Secret, p.cfg.Token, p.cfg.AESKey}
+	for _, a := range p.cfg.Authorizers {
+		out = append(out, a.RefreshToken, a.Secret)
+	}
+	return append(out, p.issued...)
 }
 
 // ComponentTokenFetches returns how many component_access_tokens were issued.
@@ -199,6 +218,7 @@ func (e *Emulator) componentToken(w http.ResponseWriter, r *http.Request) {
 		tok := "emucomp_" + newID() + newID()
 		p.compTokens[tok] = now.Add(TokenLifetime)
 		p.tokenFetches++
+		p.issued = append(p.issued, tok)
 		writeJSON(w, map[string]any{"component_access_token": tok, "expires_in": int(TokenLifetime.Seconds())})
 	}
 }
@@ -288,6 +308,7 @@ func (e *Emulator) authorizerToken(w http.ResponseWriter, r *http.Request) {
 	p.authTokens[tok] = true
 	next := fmt.Sprintf("refreshtoken@@@%s", newID())
 	p.refresh[req.Authorizer] = next
+	p.issued = append(p.issued, tok, next)
 	writeJSON(w, map[string]any{"authorizer_access_token": tok, "expires_in": int(TokenLifetime.Seconds()),
 		"authorizer_refresh_token": next})
 }
@@ -315,6 +336,7 @@ func (e *Emulator) NewTicketPush(appid string) (TicketPush, error) {
 	ticket := "ticket@@@" + base64.RawURLEncoding.EncodeToString([]byte(newID()+newID()))
 	e.mu.Lock()
 	p.tickets[ticket] = now
+	p.issued = append(p.issued, ticket)
 	for t, at := range p.tickets {
 		if !now.Before(at.Add(ticketLife)) {
 			delete(p.tickets, t)
