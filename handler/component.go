@@ -173,8 +173,13 @@ func (h *Handler) authorizerClient(ctx context.Context, app string) (*openapi.Cl
 	return c, nil
 }
 
-// explain names the authorizer in WeChat's open-platform errors.
-func explain(app string, e *openapi.Error) *openapi.Error {
+// explain names the authorizer in WeChat's open-platform errors, in the
+// per-authorizer modes; elsewhere WeChat's own words stay, as wx-server-sdk
+// gives them.
+func (h *Handler) explain(app string, e *openapi.Error) *openapi.Error {
+	if h.comp == nil {
+		return e
+	}
 	if ce := openapi.ComponentError(e.Code, app); ce != nil && !strings.HasPrefix(e.Msg, "component: ") {
 		ce.API = e.API
 		return ce

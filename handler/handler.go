@@ -296,7 +296,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			return nil, &openapi.Error{API: m.API(), Code: openapi.CodeTimeout, Msg: "server-side request timed out"}
 		}
-		return nil, explain(app, openapi.AsError(err))
+		return nil, h.explain(app, openapi.AsError(err))
 	}
 	return out, nil
 }

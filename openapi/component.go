@@ -521,11 +521,11 @@ func (c *Component) fetchAuthorizerToken(ctx context.Context, appid string) (*To
 // while it has more than the margin to live, else fetched by one instance
 // at a time (a SetNX lock) while the others wait for it to appear.
 type sharedSource struct {
-	c       *Component
-	key     string
-	fetch   func(ctx context.Context) (*Token, []string, error)
-	mu      sync.Mutex
-	seen    []string // credentials, and the last fetches' tickets and refresh tokens
+	c     *Component
+	key   string
+	fetch func(ctx context.Context) (*Token, []string, error)
+	mu    sync.Mutex
+	seen  []string // credentials, and the last fetches' tickets and refresh tokens
 }
 
 type storedToken struct {
