@@ -153,8 +153,17 @@ func seal(key string, value []byte) []byte {
 	return append(b, value...)
 }
 
-// open returns the value sealed in b for key, or why b is not one.
+// open returns the answer sealed in b for key, or why b is not one.
 func open(key string, b []byte) ([]byte, string) {
+	v, why := unseal(key, b)
+	if why == "" && (len(v) == 0 || v[0] != '{' || !json.Valid(v)) {
+		return nil, "not a JSON object"
+	}
+	return v, why
+}
+
+// unseal returns the value sealed in b for key, or why b is not one.
+func unseal(key string, b []byte) ([]byte, string) {
 	if len(b) < envelope || !bytes.Equal(b[:4], magic) {
 		return nil, "not written by this cache"
 	}
@@ -170,8 +179,6 @@ func open(key string, b []byte) ([]byte, string) {
 		return nil, "larger than a result may be"
 	case binary.BigEndian.Uint32(b[16:20]) != crc32.Checksum(v, castagnoli):
 		return nil, "checksum does not match"
-	case len(v) == 0 || v[0] != '{' || !json.Valid(v):
-		return nil, "not a JSON object"
 	}
 	return v, ""
 }

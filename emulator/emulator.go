@@ -53,6 +53,11 @@ type Config struct {
 	Faults  []Fault          // applied to analysis requests, in order
 	Latency time.Duration    // added to every analysis call, direct or through the gateway
 
+	// Component makes the emulator play the open platform (第三方平台) too:
+	// its component endpoints, and Mini Programs that authorized it, each
+	// with data of its own. Nil: no open platform.
+	Component *Component
+
 	Game       bool          // the AppID is a mini game: analysis calls answer 61502
 	DataDelay  time.Duration // a period's data is out this long after it ends (CST); before, 61503
 	HintSuffix bool          // errmsg ends " hint: [...]", as older WeChat servers wrote, instead of " rid: ..."
@@ -80,7 +85,9 @@ type Emulator struct {
 
 	mu         sync.Mutex
 	tokens     map[string]time.Time // token → expiry
-	stable     string               // the current stable token
+	stable     map[string]string    // AppID → its current stable token
+	owner      map[string]string    // token → the AppID whose data it reads, when not cfg.AppID
+	platform   *platform            // the open platform, when cfg.Component is set
 	credential string               // the latest /cgi-bin/token token
 	lastForce  time.Time
 	forceDay   string
@@ -124,7 +131,8 @@ func New(cfg Config) *Emulator {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Emulator{cfg: cfg, mux: http.NewServeMux(), tokens: map[string]time.Time{}, requests: map[string]int{},
-		faults: append([]Fault(nil), cfg.Faults...)}
+		faults: append([]Fault(nil), cfg.Faults...), stable: map[string]string{}, owner: map[string]string{}}
+	e.servePlatform()
 	e.mux.HandleFunc("/cgi-bin/stable_token", e.stableToken)
 	e.mux.HandleFunc("/cgi-bin/token", e.credentialToken)
 	for i := range methods {
@@ -252,6 +260,15 @@ func (e *Emulator) newToken(expiry time.Time) string {
 	return t
 }
 
+// newTokenFor is newToken for the data of appid.
+func (e *Emulator) newTokenFor(appid string, expiry time.Time) string {
+	t := e.newToken(expiry)
+	if appid != e.cfg.AppID {
+		e.owner[t] = appid
+	}
+	return t
+}
+
 // stableToken is POST /cgi-bin/stable_token: the same token until 5 minutes
 // before it expires; force_refresh replaces it at once, at most every 30 s
 // and 20 times a day.
@@ -280,7 +297,9 @@ func (e *Emulator) stableToken(w http.ResponseWriter, r *http.Request) {
 	now := e.cfg.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	exp, ok := e.tokens[e.stable]
+	stable := e.stable[req.AppID]
+	defer func() { e.stable[req.AppID] = stable }()
+	exp, ok := e.tokens[stable]
 	switch {
 	case req.ForceRefresh && (e.lastForce.IsZero() || now.Sub(e.lastForce) >= forceInterval):
 		if day := now.In(cst).Format("20060102"); day != e.forceDay { // quotas reset at midnight CST
@@ -292,14 +311,14 @@ func (e *Emulator) stableToken(w http.ResponseWriter, r *http.Request) {
 		}
 		e.forces++
 		e.lastForce = now
-		delete(e.tokens, e.stable) // the old token stops working at once
-		e.stable = e.newToken(now.Add(TokenLifetime))
+		delete(e.tokens, stable) // the old token stops working at once
+		stable = e.newTokenFor(req.AppID, now.Add(TokenLifetime))
 	case !ok || !now.Before(exp.Add(-rotationWindow)):
 		// First fetch, or the last 5 minutes: a new token; the old one
 		// keeps working until it expires.
-		e.stable = e.newToken(now.Add(TokenLifetime))
+		stable = e.newTokenFor(req.AppID, now.Add(TokenLifetime))
 	}
-	writeJSON(w, map[string]any{"access_token": e.stable, "expires_in": int(e.tokens[e.stable].Sub(now).Seconds())})
+	writeJSON(w, map[string]any{"access_token": stable, "expires_in": int(e.tokens[stable].Sub(now).Seconds())})
 }
 
 // credentialToken is GET /cgi-bin/token: every fetch issues a new token, and
@@ -336,6 +355,12 @@ func (e *Emulator) checkCredentials(grantType, appid, secret string) int {
 	case grantType != "client_credential":
 		return 40002
 	case appid != e.cfg.AppID:
+		if a := e.authorizerApp(appid); a != nil {
+			if secret != a.Secret {
+				return 40125
+			}
+			return 0
+		}
 		return 40013
 	case secret != e.cfg.Secret:
 		return 40125
@@ -365,7 +390,8 @@ func (e *Emulator) checkToken(tok string) int {
 func (e *Emulator) rotate(w http.ResponseWriter, _ *http.Request) {
 	e.mu.Lock()
 	clear(e.tokens)
-	e.stable, e.credential = "", ""
+	clear(e.stable)
+	e.credential = ""
 	e.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -426,7 +452,19 @@ func (e *Emulator) analysis(w http.ResponseWriter, r *http.Request, m *method) {
 	if q.Get("access_token") == "" && q.Get("cloudbase_access_token") == "" {
 		w.Header().Set("X-Openapi-Seqid", newID()[:20]) // the open API service marks what it relayed
 	}
-	e.answer(w, r, m, body, faults)
+	appid := e.cfg.AppID
+	if tok := q.Get("access_token"); tok != "" {
+		e.mu.Lock()
+		if a, ok := e.owner[tok]; ok {
+			appid = a
+		}
+		e.mu.Unlock()
+	}
+	if a := e.authorizerApp(appid); a != nil && a.NoAnalysis && e.isAuthorizerToken(q.Get("access_token")) {
+		e.writeErr(w, 48001) // the merchant granted the platform neither permission set 18 nor 21
+		return
+	}
+	e.answer(w, r, m, appid, body, faults)
 }
 
 // only returns the faults aimed at t.
@@ -465,7 +503,7 @@ func (e *Emulator) lastDay(now time.Time) time.Time {
 // answer answers an authorised analysis call for m: after the configured
 // latency, WeChat's checks of the account and the body, then the data, with
 // the faults that change an answer applied.
-func (e *Emulator) answer(w http.ResponseWriter, r *http.Request, m *method, body []byte, faults []Fault) {
+func (e *Emulator) answer(w http.ResponseWriter, r *http.Request, m *method, appid string, body []byte, faults []Fault) {
 	if !sleep(r.Context(), e.cfg.Latency) {
 		return
 	}
@@ -499,7 +537,7 @@ func (e *Emulator) answer(w http.ResponseWriter, r *http.Request, m *method, bod
 			return
 		}
 	}
-	data := generate(e.cfg.AppID, m, q, e.lastDay(now))
+	data := generate(appid, m, q, e.lastDay(now))
 	ctype := contentTypeJSON
 	for _, f := range faults {
 		switch f.Kind {

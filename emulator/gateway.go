@@ -192,7 +192,7 @@ func (e *Emulator) relay(w http.ResponseWriter, r *http.Request, m *method, pair
 	wx := &buffered{ResponseWriter: w, header: http.Header{}}
 	faults = append(faults, e.takeFaults(toAnalysis)...)
 	if !e.inject(wx, r, faults) {
-		e.answer(wx, r, m, upstream, faults)
+		e.answer(wx, r, m, e.cfg.AppID, upstream, faults)
 	}
 	if wx.status == 0 && wx.body.Len() == 0 {
 		return // reset, or the caller left

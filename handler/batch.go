@@ -18,7 +18,7 @@ const MaxBatch = 100
 // as it would be answered alone, in order, in {"results": [...]}.
 func (h *Handler) batch(ctx context.Context, ev map[string]any, env map[string]string, rec *record) ([]byte, *openapi.Error) {
 	rec.action = "batch"
-	if msg := unknownKey(ev, "batch", "requests"); msg != "" {
+	if msg := unknownKey(ev, "batch", "requests", AuthorizerKey); msg != "" {
 		return nil, actionError("batch", msg)
 	}
 	raw, ok := ev["requests"].([]any)
@@ -39,6 +39,9 @@ func (h *Handler) batch(ctx context.Context, ev map[string]any, env map[string]s
 		if a := item["action"]; a == "batch" || a == "series" {
 			return nil, actionError("batch", "requests["+strconv.Itoa(i)+"] is a "+a.(string)+": batches do not nest")
 		}
+		if app, ok := ev[AuthorizerKey]; ok && item[AuthorizerKey] == nil {
+			item[AuthorizerKey] = app // the batch's authorizer, unless the item names its own
+		}
 		items[i] = item
 	}
 	return h.fanOut(ctx, items, env, "batch", rec), nil
@@ -48,7 +51,7 @@ func (h *Handler) batch(ctx context.Context, ev map[string]any, env map[string]s
 // "endDate": e}: the batch of m's periods (days, weeks or months) from b to e.
 func (h *Handler) series(ctx context.Context, ev map[string]any, env map[string]string, rec *record) ([]byte, *openapi.Error) {
 	rec.action = "series"
-	if msg := unknownKey(ev, "series", "method", "beginDate", "endDate"); msg != "" {
+	if msg := unknownKey(ev, "series", "method", "beginDate", "endDate", AuthorizerKey); msg != "" {
 		return nil, actionError("series", msg)
 	}
 	name, ok := ev["method"].(string)
@@ -75,6 +78,9 @@ func (h *Handler) series(ctx context.Context, ev map[string]any, env map[string]
 	items := make([]map[string]any, len(periods))
 	for i, p := range periods {
 		items[i] = map[string]any{"action": m.Name, "beginDate": p[0], "endDate": p[1]}
+		if app, ok := ev[AuthorizerKey]; ok {
+			items[i][AuthorizerKey] = app
+		}
 	}
 	return h.fanOut(ctx, items, env, "series", rec), nil
 }

@@ -28,7 +28,7 @@ const (
 	ModeCloud      = "cloud"      // CloudBase's cloud call (云调用): the invocation's WX_API_TOKEN, no AppSecret
 )
 
-var modes = []string{ModeAuto, ModeStable, ModeCredential, ModeStatic, ModeURL, ModeNone, ModeCloudbase, ModeCloud}
+var modes = []string{ModeAuto, ModeStable, ModeCredential, ModeStatic, ModeURL, ModeNone, ModeCloudbase, ModeCloud, ModeComponent}
 
 // EnvVars lists every environment variable the function reads, for
 // deployment templates and their tests.
@@ -37,6 +37,7 @@ var EnvVars = []string{
 	"WECHAT_API_BASE", "WECHAT_TOKEN_FILE", "ADMIN_OPENIDS", "ADMIN_UIDS", "ALLOW_ANY_CALLER", "ALLOWED_APIS",
 	"HTTP_API_KEYS", "LOG_LEVEL", "CACHE_TTL", "CACHE_MAX_BYTES", "CACHE_REDIS_URL", "SERIES_CONCURRENCY",
 	"HTTP_TIMEOUT", "WECHAT_CLOUDRUN",
+	"WECHAT_COMPONENT_APPID", "WECHAT_COMPONENT_APPSECRET", "WECHAT_COMPONENT_TOKEN", "WECHAT_COMPONENT_AES_KEY", // component.go
 }
 
 // PlatformVars are the variables the function reads that the platform sets,
@@ -79,6 +80,12 @@ type Config struct {
 	CloudRun       bool          // WECHAT_CLOUDRUN=true: behind WeChat Cloud Run, trust its X-WX-* headers as the caller (an explicit choice: see SECURITY.md)
 	HTTPTimeout    time.Duration // HTTP_TIMEOUT: each HTTP request's deadline when serving HTTP
 
+	// Third-party platform (WECHAT_TOKEN_MODE=component, component.go).
+	ComponentAppID  string // WECHAT_COMPONENT_APPID
+	ComponentSecret string // WECHAT_COMPONENT_APPSECRET
+	ComponentToken  string // WECHAT_COMPONENT_TOKEN: the push's message verification token
+	ComponentAESKey string // WECHAT_COMPONENT_AES_KEY: the push's 43-character EncodingAESKey
+
 	HTTPClient *http.Client                      // nil: openapi.DefaultHTTPClient()
 	Logger     *slog.Logger                      // nil: JSON lines on stdout, which SCF ships to CLS
 	Now        func() time.Time                  // nil: time.Now; the clock for date rules, tokens and the cache
@@ -110,6 +117,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.AdminUIDs = list(getenv("ADMIN_UIDS"))
 	c.AllowedAPIs = list(getenv("ALLOWED_APIS"))
 	c.HTTPAPIKeys = list(getenv("HTTP_API_KEYS"))
+	c.readComponent(getenv)
 	var errs []error
 	var err error
 	if c.AllowAnyCaller, err = boolSetting("ALLOW_ANY_CALLER", getenv("ALLOW_ANY_CALLER")); err != nil {
@@ -280,6 +288,11 @@ var tokenModes = map[string]tokenMode{
 		source: func(*Config, *http.Client) (openapi.TokenSource, []openapi.Option) {
 			return openapi.NoToken, []openapi.Option{openapi.WithTransport(&openapi.CloudCall{})}
 		}},
+	// Each event names its authorizer, whose client component.go builds: the
+	// function's own client is never used for a call.
+	ModeComponent: {requires: componentSettings, appID: appIDUnused, apiBase: openapi.DefaultBaseURL,
+		source: func(*Config, *http.Client) (openapi.TokenSource, []openapi.Option) { return openapi.NoToken, nil },
+		check:  (*Config).checkComponent},
 }
 
 // Check fills in c's defaults (applyDefaults), then reports what is wrong
@@ -365,7 +378,7 @@ func (c *Config) validate() error {
 			add("WECHAT_APPSECRET", "is missing: set both WECHAT_APPID and WECHAT_APPSECRET for a token of the function's own, "+
 				"or neither with "+in+", which does not use WECHAT_APPID")
 		}
-		if c.CacheRedisURL != "" && redisURLOK(c.CacheRedisURL) && c.AppID == "" && mode.appID == appIDScope {
+		if c.CacheRedisURL != "" && redisURLOK(c.CacheRedisURL) && c.AppID == "" && mode.appID == appIDScope && !c.perAuthorizer() {
 			// A shared cache keys answers by whose they are: WECHAT_APPID
 			// here; in cloud mode the environment and the caller's AppID.
 			add("CACHE_REDIS_URL", "needs WECHAT_APPID with "+in+", so that one Mini Program's answers are never served to another")
@@ -432,6 +445,14 @@ func (c *Config) setting(name string) string {
 		return c.AccessToken
 	case "WECHAT_TOKEN_URL":
 		return c.TokenURL
+	case "WECHAT_COMPONENT_APPID":
+		return c.ComponentAppID
+	case "WECHAT_COMPONENT_APPSECRET":
+		return c.ComponentSecret
+	case "WECHAT_COMPONENT_TOKEN":
+		return c.ComponentToken
+	case "WECHAT_COMPONENT_AES_KEY":
+		return c.ComponentAESKey
 	}
 	panic("handler: no setting " + name) // the mode table names only the settings above
 }

@@ -37,7 +37,8 @@ type Handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	lookupEnv func(string) (string, bool)
-	appScope  string // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
+	appScope  string          // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
+	comp      *componentState // per-authorizer modes (component.go); nil otherwise
 }
 
 // New returns a handler for cfg. If cfg does not check out, the handler
@@ -82,6 +83,7 @@ func newHandler(cfg Config, err error) *Handler {
 		return h
 	}
 	var store cache.Store
+	var shared *cache.Redis // component.go keeps the ticket and tokens there too
 	if h.cfg.CacheMaxBytes > 0 {
 		store = cache.NewMemory(h.cfg.CacheMaxBytes, h.now)
 	}
@@ -92,7 +94,7 @@ func newHandler(cfg Config, err error) *Handler {
 			h.err = &SettingError{Setting: "CACHE_REDIS_URL", Rule: ": " + strings.TrimPrefix(err.Error(), "cache: ")}
 			return h
 		}
-		store = r
+		store, shared = r, r
 		if tokens := h.client.Tokens(); tokens != nil && h.cfg.TokenMode == ModeStable {
 			// WeChat counts force refreshes per AppID: count them where every
 			// instance sees them.
@@ -101,6 +103,9 @@ func newHandler(cfg Config, err error) *Handler {
 		}
 	}
 	h.cache = cache.New(store, cache.Options{TTL: h.cfg.CacheTTL, Now: h.now, Logger: h.log, Grace: fetchGrace})
+	if h.cfg.perAuthorizer() {
+		h.err = h.setupComponent(hc, shared)
+	}
 	return h
 }
 
@@ -139,6 +144,7 @@ type record struct {
 	requestID string     // the HTTP server's, for a request served directly
 	caller    string
 	id        string // the caller's openid or user id: kept out of the log line
+	whose     string // the authorizer(s) whose data, in the per-authorizer modes
 	action    string
 	code      int    // errCode
 	reason    string // the failure's errMsg, secret-free
@@ -227,6 +233,9 @@ func (h *Handler) serve(ctx context.Context, ev map[string]any, decodeErr *opena
 	if e := h.authorize(caller); e != nil {
 		return nil, e.WithAPI(api)
 	}
+	if e := h.componentCaller(caller); e != nil {
+		return nil, e.WithAPI(api)
+	}
 	switch {
 	case h.err != nil:
 		return nil, h.configError().WithAPI(api)
@@ -257,13 +266,17 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 	if e != nil {
 		return nil, e
 	}
+	app, client, e := h.callAs(ctx, ev, rec)
+	if e != nil {
+		return nil, e.WithAPI(m.API())
+	}
 	if !h.cfg.allows(&m) {
 		return nil, &openapi.Error{API: m.API(), Code: openapi.CodeAPINotAllowed,
 			Msg: "function has no permission to call this API: add " + m.Name + " to ALLOWED_APIS"}
 	}
 	params, e := decodeParams(&m, ev)
 	if e == nil {
-		e = openapi.AsError(h.client.Check(&m, params))
+		e = openapi.AsError(client.Check(&m, params))
 	}
 	if e != nil {
 		return nil, e.WithAPI(m.API())
@@ -286,9 +299,9 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 	// The cache calls fetch on this goroutine only (its package rule), so
 	// stats need no lock; it turns a panic into a *cache.PanicError.
 	var stats openapi.CallStats
-	out, outcome, err := h.cache.Do(ctx, cache.Key(h.scope(cenv, env), m.Name, body), m.Name, begin, end,
+	out, outcome, err := h.cache.Do(ctx, cache.Key(h.scopeOf(app, cenv, env), m.Name, body), m.Name, begin, end,
 		func(ctx context.Context) ([]byte, error) {
-			return h.client.CallBody(openapi.WithStats(ctx, &stats), &m, body)
+			return client.CallBody(openapi.WithStats(ctx, &stats), &m, body)
 		})
 	rec.add(stats, outcome)
 	var pe *cache.PanicError
@@ -306,7 +319,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 		if cloud && m.Name == "getPerformanceData" && errors.As(err, new(*cloudcall.Error)) {
 			e = e.WithNote(performanceByCloudCall)
 		}
-		return nil, e
+		return nil, h.explain(app, e)
 	}
 	return out, nil
 }
@@ -370,6 +383,9 @@ func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duratio
 	}
 	if rec.status != 0 {
 		attrs = append(attrs, slog.Int("status", rec.status))
+	}
+	if rec.whose != "" {
+		attrs = append(attrs, slog.String("authorizer", rec.whose))
 	}
 	h.log.LogAttrs(ctx, level, "invocation", attrs...)
 }

@@ -25,6 +25,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.health(w)
 		return
 	}
+	if r.URL.Path == ComponentPushPath && h.comp != nil && h.comp.crypt != nil {
+		h.servePush(w, r) // component.go: WeChat's ticket push, not an event
+		return
+	}
 	start := time.Now()
 	rec := &record{caller: KindHTTP, requestID: requestID(r.Header)}
 	w.Header().Set("X-Request-Id", rec.requestID)

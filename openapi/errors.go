@@ -245,7 +245,8 @@ func transportError(ctx context.Context, err error) *Error {
 
 // sensitive are the query parameters whose values Redact hides.
 var sensitive = []string{"access_token", "cloudbase_access_token", "secret", "appsecret", "authorizer_access_token",
-	"token", "key", "api_key", "apikey", "client_secret", "password", "signature", "sign", "code", "ticket", "credential"}
+	"token", "key", "api_key", "apikey", "client_secret", "password", "signature", "sign", "code", "ticket", "credential",
+	"component_access_token", "msg_signature"}
 
 // RedactURL returns rawURL with the values of sensitive query parameters
 // replaced by REDACTED. An unparseable URL is dropped whole.

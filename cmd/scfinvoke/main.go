@@ -82,12 +82,15 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 	fs.BoolVar(&o.table, "table", false, "with -last-week or -retained-week: also print retention as a table")
 	fs.BoolVar(&o.chart, "chart", false, "draw the last 30 days' visits from one series call, twice, counting upstream calls")
 	fs.StringVar(&o.openid, "openid", "", "invoke as this Mini Program user (WX_CONTEXT_KEYS, WX_OPENID)")
-	fs.StringVar(&o.mode, "mode", "", `"cloud": a CloudBase cloud call through the emulator's gateway, no AppSecret`)
+	fs.StringVar(&o.mode, "mode", "", `"cloud": a CloudBase cloud call through the emulator's gateway, no AppSecret; "component": a third-party platform, two authorizers side by side`)
 	if err := fs.Parse(args); err != nil {
 		return 2, nil
 	}
-	if o.mode != "" && o.mode != "cloud" {
-		return 2, fmt.Errorf("-mode must be cloud or empty, not %q", o.mode)
+	if o.mode != "" && o.mode != "cloud" && o.mode != "component" {
+		return 2, fmt.Errorf("-mode must be cloud, component or empty, not %q", o.mode)
+	}
+	if o.mode == "component" {
+		return runComponent(o, stdout, stderr)
 	}
 	fn, err := tcsam.Load(o.tmpl)
 	if err != nil {

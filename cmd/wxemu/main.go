@@ -83,8 +83,17 @@ Flags:
 	fs.Var((*list)(&cfg.CloudTokens), "cloud-tokens", "comma-separated wxCloudApiToken (WX_API_TOKEN) values to accept (default "+emulator.DefaultCloudToken+")")
 	fs.Var((*list)(&cfg.TimerTokens), "timer-tokens", "comma-separated timer tokens (WX_TRIGGER_API_TOKEN_V0) to accept (default "+emulator.DefaultTimerToken+")")
 	fs.Var((*list)(&cfg.PermittedAPIs), "permitted-apis", "comma-separated apiNames the gateway allows, e.g. analysis.getWeeklyRetain; others -604101 (default all)")
+	component := fs.Bool("component", false, "play a third-party platform too, with three authorizers of their own data (implied by -push)")
+	push := fs.String("push", "", "with -component: push an encrypted component_verify_ticket to this URL (the function's /wechat/component) now and every -push-every")
+	pushEvery := fs.Duration("push-every", emulator.TicketInterval, "how often -push sends a new ticket")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *component || *push != "" {
+		cfg.Component = &emulator.Component{}
+	}
+	if *pushEvery <= 0 {
+		return errors.New("-push-every must be a positive duration, such as 10m")
 	}
 	var err error
 	if cfg.Faults, err = emulator.ParseFaults(*faults); err != nil {
@@ -97,7 +106,8 @@ Flags:
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	cfg.Logger = log
-	srv := &http.Server{Handler: emulator.New(cfg), ReadHeaderTimeout: 5 * time.Second}
+	emu := emulator.New(cfg)
+	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
 	host, port, _ := net.SplitHostPort(l.Addr().String())
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		fmt.Fprintf(stderr, "wxemu: warning: listening on %s, not loopback: anyone who can reach this machine can use the emulator\n", l.Addr())
@@ -107,10 +117,16 @@ Flags:
 	}
 	base := "http://" + net.JoinHostPort(host, port)
 	printSettings(stderr, base, cfg)
+	if cfg.Component != nil {
+		printComponent(stderr, base, emu.Platform())
+	}
 	log.Info("listening", "url", base, "appid", cfg.AppID)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *push != "" {
+		go pushTickets(ctx, emu, *push, *pushEvery, log)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -161,4 +177,37 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// pushTickets pushes a new ticket to url now and every interval, until ctx
+// ends, as WeChat does; a refused push is logged and tried again next time.
+func pushTickets(ctx context.Context, emu *emulator.Emulator, url string, every time.Duration, log *slog.Logger) {
+	hc := &http.Client{Timeout: 10 * time.Second}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := emu.PushTicket(ctx, hc, url); err != nil {
+			log.Warn("ticket push failed", "err", err.Error())
+		} else {
+			log.Info("ticket pushed", "url", url)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// printComponent tells how to point a function in component mode at the emulator.
+func printComponent(w io.Writer, base string, p emulator.Component) {
+	var apps []string
+	for _, a := range p.Authorizers {
+		apps = append(apps, a.AppID)
+	}
+	fmt.Fprintf(w, `  third-party platform (WECHAT_TOKEN_MODE=component), authorizers %s:
+    WECHAT_COMPONENT_APPID=%s WECHAT_COMPONENT_APPSECRET=%s WECHAT_COMPONENT_TOKEN=%s
+    WECHAT_COMPONENT_AES_KEY=%s WECHAT_API_BASE=%s
+    and serve HTTP (PORT=...): the ticket arrives at POST /wechat/component (-push URL)
+`, strings.Join(apps, ", "), p.AppID, p.Secret, p.Token, p.AESKey, base)
 }
