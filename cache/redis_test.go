@@ -281,3 +281,39 @@ func TestRedisTLSAuthDB(t *testing.T) {
 	_, _, err = untrusted.Get(ctx, "k")
 	assert.ErrorContains(t, err, "certificate", "the server's certificate is checked")
 }
+
+// TestRedisValues: the view for values other than answers keeps any bytes,
+// takes a SetNX lock once, deletes, lives apart from answers, and serves
+// nothing copied from another key.
+func TestRedisValues(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	r := newRedis(t, srv.URL(), newClock(t0), &logs{})
+	v := r.Values()
+
+	require.NoError(t, v.Set(ctx, "refresh", []byte("not json at all"), time.Minute))
+	got, ok, err := v.Get(ctx, "refresh")
+	require.NoError(t, err)
+	require.True(t, ok, "any bytes are a value")
+	assert.Equal(t, []byte("not json at all"), got)
+	_, ok, _ = r.Get(ctx, "refresh")
+	assert.False(t, ok, "values are not answers")
+
+	won, err := v.SetNX(ctx, "lock", []byte("1"), time.Minute)
+	require.NoError(t, err)
+	assert.True(t, won)
+	won, err = v.SetNX(ctx, "lock", []byte("2"), time.Minute)
+	require.NoError(t, err)
+	assert.False(t, won, "held")
+	require.NoError(t, v.Del(ctx, "lock"))
+	won, err = v.SetNX(ctx, "lock", []byte("3"), time.Minute)
+	require.NoError(t, err)
+	assert.True(t, won, "released")
+
+	// Another key's sealed value, copied under this key, is not served.
+	a := newAdmin(t, srv.Addr())
+	a.do(prefix+sharedPrefix+"copy", "SET", prefix+sharedPrefix+"copy", a.get(prefix+sharedPrefix+"refresh"))
+	_, ok, err = v.Get(ctx, "copy")
+	require.NoError(t, err)
+	assert.False(t, ok, "a value sealed for another key")
+}
