@@ -39,5 +39,7 @@ func setup(db *sql.DB) { db.SetMaxOpenConns(1) }
 
 type connector struct{ dsn string }
 
-func (c connector) Connect(context.Context) (driver.Conn, error) { return (&sqlite.Driver{}).Open(c.dsn) }
-func (c connector) Driver() driver.Driver                          { return &sqlite.Driver{} }
+func (c connector) Connect(context.Context) (driver.Conn, error) {
+	return (&sqlite.Driver{}).Open(c.dsn)
+}
+func (c connector) Driver() driver.Driver { return &sqlite.Driver{} }
