@@ -35,7 +35,7 @@ var EnvVars = []string{
 	"WECHAT_APPID", "WECHAT_APPSECRET", "WECHAT_TOKEN_MODE", "WECHAT_ACCESS_TOKEN", "WECHAT_TOKEN_URL",
 	"WECHAT_API_BASE", "WECHAT_TOKEN_FILE", "ADMIN_OPENIDS", "ADMIN_UIDS", "ALLOW_ANY_CALLER", "ALLOWED_APIS",
 	"HTTP_API_KEYS", "LOG_LEVEL", "CACHE_TTL", "CACHE_MAX_BYTES", "CACHE_REDIS_URL", "SERIES_CONCURRENCY",
-	"HTTP_TIMEOUT", "WECHAT_CLOUDRUN",
+	"HTTP_TIMEOUT", "WECHAT_CLOUDRUN", "DATABASE_URL", "SYNC_SINCE",
 }
 
 // PlatformVars are the variables the function reads that the platform sets,
@@ -77,6 +77,8 @@ type Config struct {
 	Concurrency    int           // SERIES_CONCURRENCY: upstream calls at once for batch and series
 	CloudRun       bool          // WECHAT_CLOUDRUN=true, or the platform's CBR_ENV_ID: behind WeChat Cloud Run, X-WX-* headers are the caller
 	HTTPTimeout    time.Duration // HTTP_TIMEOUT: each HTTP request's deadline when serving HTTP
+	DatabaseURL    string        // DATABASE_URL: postgres://, mysql:// or sqlite:, the warehouse sync writes and final periods are served from
+	SyncSince      string        // SYNC_SINCE: yyyymmdd, the first day sync fetches; "": DefaultSyncDays before today
 
 	HTTPClient *http.Client                      // nil: openapi.DefaultHTTPClient()
 	Logger     *slog.Logger                      // nil: JSON lines on stdout, which SCF ships to CLS
@@ -100,6 +102,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		TokenFile:     strings.TrimSpace(getenv("WECHAT_TOKEN_FILE")),
 		APIBase:       strings.TrimSpace(getenv("WECHAT_API_BASE")),
 		CacheRedisURL: strings.TrimSpace(getenv("CACHE_REDIS_URL")),
+		DatabaseURL:   strings.TrimSpace(getenv("DATABASE_URL")),
+		SyncSince:     strings.TrimSpace(getenv("SYNC_SINCE")),
 	}
 	c.AdminOpenIDs = list(getenv("ADMIN_OPENIDS"))
 	c.AdminUIDs = list(getenv("ADMIN_UIDS"))
@@ -243,6 +247,7 @@ func (c *Config) Check() error {
 		// environment and the caller's AppID, otherwise WECHAT_APPID.
 		errs = append(errs, fmt.Errorf("CACHE_REDIS_URL needs WECHAT_APPID with WECHAT_TOKEN_MODE=%s, so that one Mini Program's answers are never served to another", c.TokenMode))
 	}
+	errs = append(errs, c.checkWarehouse()...)
 	if !c.cacheTTLSet && c.CacheTTL == 0 {
 		c.CacheTTL = DefaultCacheTTL
 	}

@@ -38,6 +38,7 @@ type Handler struct {
 	log       *slog.Logger
 	lookupEnv func(string) (string, bool)
 	appScope  string // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
+	wh        storeSlot // the warehouse (DATABASE_URL), opened on first use
 }
 
 // New returns a handler for cfg. If cfg does not check out, the handler
@@ -189,6 +190,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 func (h *Handler) serve(ctx context.Context, ev map[string]any, decodeErr *openapi.Error, caller Caller,
 	env map[string]string, rec *record) ([]byte, *openapi.Error) {
 	rec.caller, rec.id = caller.Kind, caller.ID
+	ev = timerSync(ev)
 	api := "analysis"
 	if ev != nil {
 		action, _ := ev["action"].(string)
@@ -212,6 +214,8 @@ func (h *Handler) serve(ctx context.Context, ev map[string]any, decodeErr *opena
 		ctx = cloudcall.NewContext(ctx, cloudcall.Resolve(env, h.lookupEnv))
 	}
 	switch ev["action"] {
+	case "sync":
+		return h.sync(ctx, ev, env, caller, rec)
 	case "batch":
 		return h.batch(ctx, ev, env, rec)
 	case "series":
@@ -270,7 +274,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 				}
 			}()
 			var st openapi.CallStats
-			out, err := h.client.CallBody(openapi.WithStats(ctx, &st), &m, body)
+			out, err := h.fetch(openapi.WithStats(ctx, &st), &m, body, begin, end, cenv, env)
 			mu.Lock()
 			stats = st
 			mu.Unlock()

@@ -193,3 +193,17 @@ func number(n json.Number) any {
 	}
 	return f
 }
+
+// Granularity returns the period of method's answers: "day", "week" or
+// "month"; "" for a method the warehouse does not keep or whose period is a
+// span of recent days (getUserPortrait).
+func Granularity(method string) string {
+	t := tables[method]
+	switch {
+	case t == nil || t.name == "wxa_user_portrait":
+		return ""
+	case t.granularity != "":
+		return t.granularity
+	}
+	return "day"
+}
