@@ -37,7 +37,7 @@ type Handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	lookupEnv func(string) (string, bool)
-	appScope  string // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
+	appScope  string    // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
 	wh        storeSlot // the warehouse (DATABASE_URL), opened on first use
 }
 
