@@ -37,8 +37,9 @@ type Handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	lookupEnv func(string) (string, bool)
-	appScope  string    // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
-	wh        storeSlot // the warehouse (DATABASE_URL), opened on first use
+	appScope  string // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
+	// wh is the warehouse (DATABASE_URL), opened on first use.
+	wh storeSlot
 }
 
 // New returns a handler for cfg. If cfg does not check out, the handler
