@@ -132,8 +132,38 @@ const insertBatch = 200
 // the period must be claimed by it (else ErrClaimLost and nothing is
 // written), and the claim ends, marked written.
 func (s *Store) Put(ctx context.Context, a *Answer, owner string, final bool, at time.Time) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.put(ctx, a, owner, final, at)
+		if err == nil || attempt == 3 || !s.conflict(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// conflict reports a transaction the database chose to abort for another's
+// sake (a deadlock, a serialization failure): tried again, it succeeds.
+func (s *Store) conflict(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	for _, code := range []string{"Error 1213", "Error 1205", "40001", "40P01", "deadlock detected", "could not serialize access"} {
+		if strings.Contains(e.Msg, code) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) put(ctx context.Context, a *Answer, owner string, final bool, at time.Time) error {
 	p := a.Period
-	tx, err := s.db.BeginTx(ctx, nil)
+	var opts *sql.TxOptions
+	if s.dialect == MySQL {
+		// No gap locks: two periods' DELETE and INSERT never deadlock.
+		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return s.fail("write", "could not begin a transaction", err)
 	}
