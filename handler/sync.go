@@ -101,6 +101,11 @@ func (h *Handler) sync(ctx context.Context, ev map[string]any, env map[string]st
 	if e != nil {
 		return nil, openapi.NewActionError("sync", e.Code, e.Msg)
 	}
+	if !h.wh.syncing.TryLock() {
+		return nil, openapi.NewActionError("sync", openapi.CodeSystemError,
+			"system error: a sync is already running in this instance; the next run carries on")
+	}
+	defer h.wh.syncing.Unlock()
 	st, err := h.store(ctx, true)
 	if err != nil {
 		return nil, openapi.NewActionError("sync", openapi.CodeInternal, "system error: "+err.Error()+"; nothing was fetched")
@@ -200,7 +205,7 @@ func syncReserve(ctx context.Context) time.Duration {
 // batch and series do.
 func (h *Handler) runSync(ctx context.Context, st *warehouse.Store, jobs []syncJob, start time.Time,
 	cenv *cloudcall.Env, env map[string]string, run *syncRun) {
-	owner := newOwner()
+	owner := h.syncOwner()
 	expiry := start.Add(15 * time.Minute)
 	startCtx := ctx
 	if dl, ok := ctx.Deadline(); ok {
@@ -209,6 +214,16 @@ func (h *Handler) runSync(ctx context.Context, st *warehouse.Store, jobs []syncJ
 		startCtx, cancel = context.WithDeadline(ctx, dl.Add(-syncReserve(ctx)))
 		defer cancel()
 	}
+	if len(jobs) == 0 {
+		return
+	}
+	app := jobs[0].p.AppID
+	since, err := st.BeginRun(ctx, app, owner, start, expiry)
+	if err != nil {
+		run.add(func(r *syncRun) { r.remaining += len(jobs); r.stop("database", dbFailure(err)) })
+		return
+	}
+	defer st.EndRun(context.WithoutCancel(ctx), app, owner)
 	sem := make(chan struct{}, h.cfg.Concurrency)
 	var wg sync.WaitGroup
 	for i := range jobs {
@@ -236,22 +251,30 @@ func (h *Handler) runSync(ctx context.Context, st *warehouse.Store, jobs []syncJ
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			h.syncOne(ctx, st, &jobs[i], owner, expiry, start, cenv, env, run)
+			h.syncOne(ctx, st, &jobs[i], owner, expiry, since, cenv, env, run)
 		})
 	}
 	wg.Wait()
 }
 
-func newOwner() string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+// syncOwner is this instance's name in the claims: one per process, and
+// its syncs run one at a time, so that a run can take back the claims of
+// one before it that lost the database and could not release them.
+func (h *Handler) syncOwner() string {
+	h.wh.mu.Lock()
+	defer h.wh.mu.Unlock()
+	if h.wh.owner == "" {
+		b := make([]byte, 12)
+		rand.Read(b)
+		h.wh.owner = hex.EncodeToString(b)
+	}
+	return h.wh.owner
 }
 
 // syncOne fetches and stores one period, unless another sync has it.
-func (h *Handler) syncOne(ctx context.Context, st *warehouse.Store, j *syncJob, owner string, expiry, start time.Time,
+func (h *Handler) syncOne(ctx context.Context, st *warehouse.Store, j *syncJob, owner string, expiry, since time.Time,
 	cenv *cloudcall.Env, env map[string]string, run *syncRun) {
-	ok, err := st.Claim(ctx, j.p, owner, expiry, start)
+	ok, err := st.Claim(ctx, j.p, owner, expiry, since)
 	if err != nil {
 		run.add(func(r *syncRun) { r.remaining++; r.stop("database", dbFailure(err)) })
 		return

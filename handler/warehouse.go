@@ -77,6 +77,8 @@ type storeSlot struct {
 	mu       sync.Mutex
 	st       *warehouse.Store
 	failedAt time.Time
+	owner    string     // the instance's name in the claims (syncOwner)
+	syncing  sync.Mutex // held by the running sync
 }
 
 // store returns the opened warehouse; for serving (sync false) not within

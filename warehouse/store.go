@@ -83,9 +83,10 @@ WHERE appid = ? AND final = ?`), appid, true)
 }
 
 // Claim claims p for owner until expiry, so that no other sync fetches it
-// meanwhile. It reports false if another sync holds p, or if p was written
-// at or after since (by a sync that ran while this one did): either way the
-// caller leaves p alone.
+// meanwhile. It reports false if another owner holds p, or if p was
+// written at or after since (by a sync that ran while this one did): either
+// way the caller leaves p alone. An owner may claim again what it holds: a
+// run of its that lost the database could not release its claims.
 func (s *Store) Claim(ctx context.Context, p Period, owner string, expiry, since time.Time) (bool, error) {
 	args := []any{p.AppID, p.Method, iso(p.BeginDate), iso(p.EndDate), owner, expiry.UnixMilli(), int64(0)}
 	var q string
@@ -103,8 +104,8 @@ func (s *Store) Claim(ctx context.Context, p Period, owner string, expiry, since
 		return true, nil
 	}
 	res, err = s.db.ExecContext(ctx, s.rebind(`UPDATE wxa_sync_claim SET owner = ?, expires_ms = ?
-WHERE appid = ? AND method = ? AND begin_date = ? AND end_date = ? AND expires_ms < ? AND fetched_ms < ?`),
-		owner, expiry.UnixMilli(), p.AppID, p.Method, iso(p.BeginDate), iso(p.EndDate), s.now().UnixMilli(), since.UnixMilli())
+WHERE appid = ? AND method = ? AND begin_date = ? AND end_date = ? AND (expires_ms < ? OR owner = ?) AND fetched_ms < ?`),
+		owner, expiry.UnixMilli(), p.AppID, p.Method, iso(p.BeginDate), iso(p.EndDate), s.now().UnixMilli(), owner, since.UnixMilli())
 	if err != nil {
 		return false, s.fail("claim", "could not claim "+p.String(), err)
 	}
@@ -235,4 +236,42 @@ func (s *Store) timeArg(t time.Time) any {
 		return t.Format("2006-01-02T15:04:05.000Z")
 	}
 	return t
+}
+
+// BeginRun records that owner syncs appid from start until expiry, and
+// returns since for Claim: the start of the earliest sync of appid still
+// running, this one included. What a sync running alongside wrote is left
+// alone, even if it began first.
+func (s *Store) BeginRun(ctx context.Context, appid, owner string, start, expiry time.Time) (time.Time, error) {
+	var q string
+	switch s.dialect {
+	case MySQL:
+		q = `INSERT INTO wxa_sync_run (appid, owner, started_ms, expires_ms) VALUES (?, ?, ?, ?)
+ON DUPLICATE KEY UPDATE started_ms = VALUES(started_ms), expires_ms = VALUES(expires_ms)`
+	default:
+		q = `INSERT INTO wxa_sync_run (appid, owner, started_ms, expires_ms) VALUES (?, ?, ?, ?)
+ON CONFLICT (appid, owner) DO UPDATE SET started_ms = excluded.started_ms, expires_ms = excluded.expires_ms`
+	}
+	if _, err := s.db.ExecContext(ctx, s.rebind(q), appid, owner, start.UnixMilli(), expiry.UnixMilli()); err != nil {
+		return time.Time{}, s.fail("claim", "could not record the sync in wxa_sync_run", err)
+	}
+	var first sql.NullInt64
+	err := s.db.QueryRowContext(ctx, s.rebind("SELECT MIN(started_ms) FROM wxa_sync_run WHERE appid = ? AND expires_ms > ?"),
+		appid, s.now().UnixMilli()).Scan(&first)
+	if err != nil {
+		return time.Time{}, s.fail("claim", "could not read wxa_sync_run", err)
+	}
+	if first.Valid && first.Int64 < start.UnixMilli() {
+		return time.UnixMilli(first.Int64), nil
+	}
+	return start, nil
+}
+
+// EndRun records that owner's sync of appid has ended.
+func (s *Store) EndRun(ctx context.Context, appid, owner string) error {
+	_, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM wxa_sync_run WHERE appid = ? AND owner = ?"), appid, owner)
+	if err != nil {
+		return s.fail("claim", "could not update wxa_sync_run", err)
+	}
+	return nil
 }

@@ -14,5 +14,15 @@ CREATE TABLE IF NOT EXISTS wxa_sync_claim (
   PRIMARY KEY (appid, method, begin_date, end_date)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- The syncs running: a sync leaves alone what one that began before it and still runs has written.
+-- expires_ms: when a crashed one stops counting.
+CREATE TABLE IF NOT EXISTS wxa_sync_run (
+  appid VARCHAR(32) NOT NULL,
+  owner VARCHAR(64) NOT NULL,
+  started_ms BIGINT NOT NULL,
+  expires_ms BIGINT NOT NULL,
+  PRIMARY KEY (appid, owner)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- The periods a sync can skip.
 CREATE INDEX wxa_raw_answer_final ON wxa_raw_answer (appid, final);
