@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -32,7 +33,7 @@ const (
 
 // Server is a running MariaDB.
 type Server struct {
-	t   testing.TB
+	t   testing.TB // nil outside a test
 	dir string
 	bin string
 
@@ -45,42 +46,61 @@ type Server struct {
 // binaries the test is skipped, or fails under CI=true.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := servertest.Need(t, "mariadbd", "mariadb-server")
-	install := servertest.Need(t, "mariadb-install-db", "mariadb-server")
-	s := &Server{t: t, dir: t.TempDir(), bin: bin}
-	cmd := exec.Command(install, "--no-defaults", "--datadir="+filepath.Join(s.dir, "data"), "--user=root",
+	servertest.Need(t, "mariadbd", "mariadb-server")
+	servertest.Need(t, "mariadb-install-db", "mariadb-server")
+	s, err := Launch(t.TempDir())
+	if err != nil {
+		t.Fatalf("mysqltest: %v", err)
+	}
+	s.t = t
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Launch starts a server in dir outside a test (the benchmarks); Stop stops it.
+func Launch(dir string) (*Server, error) {
+	bin, err := exec.LookPath("mariadbd")
+	if err != nil {
+		return nil, errors.New("mariadbd is not installed (Debian package mariadb-server)")
+	}
+	s := &Server{dir: dir, bin: bin}
+	cmd := exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+filepath.Join(s.dir, "data"), "--user=root",
 		"--auth-root-authentication-method=normal", "--skip-test-db")
 	if err := servertest.Run(cmd); err != nil {
-		t.Fatalf("mysqltest: %v", err)
+		return nil, err
 	}
 	if err := servertest.Retry(s.start); err != nil {
-		t.Fatalf("mysqltest: %v", err)
+		return nil, err
 	}
-	t.Cleanup(s.Stop)
-	root := s.root(t)
+	root, err := s.root()
+	if err != nil {
+		s.Stop()
+		return nil, err
+	}
 	defer root.Close()
 	for _, q := range []string{
 		"CREATE USER '" + User + "'@'%' IDENTIFIED BY '" + Password + "'",
 		"GRANT ALL ON *.* TO '" + User + "'@'%'",
 	} {
 		if _, err := root.Exec(q); err != nil {
-			t.Fatalf("mysqltest: %s: %v", q, err)
+			s.Stop()
+			return nil, fmt.Errorf("%s: %v", q, err)
 		}
 	}
-	return s
+	return s, nil
 }
 
 func (s *Server) socket() string { return filepath.Join(s.dir, "sock") }
 
 // root connects as root over the socket.
-func (s *Server) root(t testing.TB) *sql.DB {
+func (s *Server) root() (*sql.DB, error) {
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Net, cfg.Addr = "root", "unix", s.socket()
 	c, err := mysql.NewConnector(cfg)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return sql.OpenDB(c)
+	return sql.OpenDB(c), nil
 }
 
 func (s *Server) start(port int) error {
@@ -108,15 +128,27 @@ func (s *Server) URL(db string) string {
 // NewDatabase creates an empty database and returns its URL.
 func (s *Server) NewDatabase(t testing.TB) string {
 	t.Helper()
+	u, err := s.CreateDatabase()
+	if err != nil {
+		t.Fatalf("mysqltest: %v", err)
+	}
+	return u
+}
+
+// CreateDatabase creates an empty database and returns its URL.
+func (s *Server) CreateDatabase() (string, error) {
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := "t_" + hex.EncodeToString(b)
-	root := s.root(t)
+	root, err := s.root()
+	if err != nil {
+		return "", err
+	}
 	defer root.Close()
 	if _, err := root.ExecContext(context.Background(), "CREATE DATABASE "+name+" CHARACTER SET utf8mb4"); err != nil {
-		t.Fatalf("mysqltest: create database: %v", err)
+		return "", fmt.Errorf("create database: %v", err)
 	}
-	return s.URL(name)
+	return s.URL(name), nil
 }
 
 // Stop stops the server. Stopping a stopped server does nothing.

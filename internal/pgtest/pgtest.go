@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,7 +34,7 @@ const Password = "pgtest-Pa55-word"
 
 // Server is a running PostgreSQL.
 type Server struct {
-	t    testing.TB
+	t    testing.TB // nil outside a test
 	dir  string
 	cred *syscall.Credential
 	bin  string
@@ -47,32 +48,50 @@ type Server struct {
 // binaries the test is skipped, or fails under CI=true.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := servertest.Need(t, filepath.Join(BinDir, "postgres"), "postgresql")
-	u, err := user.Lookup("postgres")
-	if err != nil {
+	servertest.Need(t, filepath.Join(BinDir, "postgres"), "postgresql")
+	if _, err := user.Lookup("postgres"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("pgtest: no postgres user (Debian package postgresql creates it)")
 		}
 		t.Skip("pgtest: no postgres user; install the Debian package postgresql")
+	}
+	s, err := Launch()
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	s.t = t
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Launch starts a server outside a test (the benchmarks); Close stops it
+// and removes its files.
+func Launch() (*Server, error) {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, errors.New("no postgres user: install the Debian package postgresql")
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	// Not t.TempDir: its parents are root's and closed to postgres.
 	dir, err := os.MkdirTemp("", "pgtest-")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	s := &Server{t: t, dir: dir, bin: bin}
+	s := &Server{dir: dir, bin: filepath.Join(BinDir, "postgres")}
+	fail := func(err error) (*Server, error) {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	if os.Getuid() == 0 {
 		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
+			return fail(err)
 		}
 	}
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte(Password+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	if s.cred != nil {
 		os.Chown(pw, uid, gid)
@@ -81,13 +100,18 @@ func Start(t testing.TB) *Server {
 		"--pwfile", pw, "-A", "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
 	if err := servertest.Run(initdb); err != nil {
-		t.Fatalf("pgtest: initdb: %v", err)
+		return fail(fmt.Errorf("initdb: %v", err))
 	}
 	if err := servertest.Retry(s.start); err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return fail(err)
 	}
-	t.Cleanup(s.Stop)
-	return s
+	return s, nil
+}
+
+// Close stops the server and removes its files.
+func (s *Server) Close() {
+	s.Stop()
+	os.RemoveAll(s.dir)
 }
 
 func (s *Server) start(port int) error {
@@ -115,18 +139,27 @@ func (s *Server) URL(db string) string {
 // NewDatabase creates an empty database and returns its URL.
 func (s *Server) NewDatabase(t testing.TB) string {
 	t.Helper()
+	u, err := s.CreateDatabase()
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return u
+}
+
+// CreateDatabase creates an empty database and returns its URL.
+func (s *Server) CreateDatabase() (string, error) {
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := "t_" + hex.EncodeToString(b)
 	db, err := sql.Open("postgres", s.URL("postgres"))
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer db.Close()
 	if _, err := db.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
+		return "", fmt.Errorf("create database: %v", err)
 	}
-	return s.URL(name)
+	return s.URL(name), nil
 }
 
 // Stop stops the server (a fast shutdown). Stopping a stopped server does
