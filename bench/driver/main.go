@@ -183,6 +183,8 @@ func main() {
 	log.Printf("dashboard: %d days, %s upstream latency", *days, *latency)
 	dash := dashboard(cs[0].bin)
 
+	bf := backfill(tmp, cs[0].bin)
+
 	log.Print("Node: wx-server-sdk")
 	node := nodeBench(tmp)
 	log.Print("Go benchmarks")
@@ -192,6 +194,7 @@ func main() {
 
 	var b strings.Builder
 	report(&b, cs, dash, node, gb, sizes)
+	reportBackfill(&b, bf)
 	check(os.WriteFile(*out, []byte(b.String()), 0o644))
 	log.Printf("wrote %s", *out)
 }
