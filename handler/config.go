@@ -185,7 +185,8 @@ func (c *Config) Check() error {
 	if c.TokenFile == "" {
 		c.TokenFile = openapi.CloudbaseTokenFile
 	}
-	if c.TokenMode == ModeAuto {
+	auto := c.TokenMode == ModeAuto
+	if auto {
 		c.TokenMode = c.autoMode()
 	}
 	if c.APIBase == "" {
@@ -217,7 +218,7 @@ func (c *Config) Check() error {
 	default:
 		errs = append(errs, errors.New("WECHAT_TOKEN_MODE must be one of "+strings.Join(modes, ", ")))
 	}
-	if (c.AppID == "") != (c.AppSecret == "") && (c.TokenMode == ModeCloud || c.TokenMode == ModeCloudbase) {
+	if auto && (c.AppID == "") != (c.AppSecret == "") && (c.TokenMode == ModeCloud || c.TokenMode == ModeCloudbase) {
 		// auto fell through to a mode without an AppSecret: the half-given
 		// pair is a mistake, not a choice.
 		missing := "WECHAT_APPSECRET"

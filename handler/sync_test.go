@@ -303,3 +303,40 @@ func TestSyncDatabaseDownAtStart(t *testing.T) {
 	assert.NotContains(t, string(out), pw)
 	assert.Zero(t, r.calls.Load())
 }
+
+// TestSyncCloudTimer: in cloud mode a timer's sync makes cloud calls with the
+// timer's own token and keys its rows by WECHAT_APPID; a Mini Program's
+// invocation naming another AppID in WX_APPID is never answered from them.
+func TestSyncCloudTimer(t *testing.T) {
+	r := newSyncRig(t, emulator.Config{})
+	r.clock.Store(time.Now().UnixNano())
+	since := openapi.Today(time.Now()).AddDate(0, 0, -8).Format(openapi.DateLayout)
+	cloudProcessEnv := func(k string) (string, bool) { v, ok := cloudProcess[k]; return v, ok }
+	h := handler.New(handler.Config{TokenMode: handler.ModeCloud, AppID: emulator.DefaultAppID, DatabaseURL: r.db,
+		SyncSince: since, LookupEnv: cloudProcessEnv, Now: r.now, Logger: slog.New(slog.DiscardHandler)})
+	gateway := `{"URL":"` + r.srv.URL + `/admin"}`
+	timer := functioncontext.NewContext(context.Background(), &functioncontext.FunctionContext{Environment: map[string]string{
+		"TRIGGER_SRC": "timer", "WX_TRIGGER_API_TOKEN_V0": emulator.DefaultTimerToken, "TCB_CONTEXT_CNFG": gateway}})
+	res := runSync(t, h, timer, `{"Type":"Timer","TriggerName":"daily-sync","Time":"2026-01-01T03:30:00Z","Message":"sync"}`)
+	require.Equal(t, 0, res.ErrCode, "%+v", res)
+	assert.Equal(t, emulator.DefaultAppID, res.AppID)
+	assert.Positive(t, res.Stored)
+	assert.Equal(t, res.Fetched, r.emu.Requests("/admin"), "cloud calls through the gateway")
+
+	day := openapi.Today(time.Now()).AddDate(0, 0, -5).Format(openapi.DateLayout)
+	ev := `{"action":"getDailySummary","beginDate":"` + day + `","endDate":"` + day + `"}`
+	own := functioncontext.NewContext(context.Background(), &functioncontext.FunctionContext{Environment: map[string]string{
+		"WX_CONTEXT_KEYS": "WX_API_TOKEN,WX_APPID", "WX_API_TOKEN": emulator.DefaultCloudToken, "WX_APPID": emulator.DefaultAppID,
+		"TCB_CONTEXT_CNFG": gateway}})
+	before := r.emu.Requests("/admin")
+	_, err := h.Invoke(own, []byte(ev))
+	require.NoError(t, err)
+	assert.Equal(t, before, r.emu.Requests("/admin"), "its own AppID's final period: from the database")
+
+	other := functioncontext.NewContext(context.Background(), &functioncontext.FunctionContext{Environment: map[string]string{
+		"WX_CONTEXT_KEYS": "WX_API_TOKEN,WX_APPID", "WX_API_TOKEN": emulator.DefaultCloudToken, "WX_APPID": "wx0000000000other",
+		"TCB_CONTEXT_CNFG": gateway}})
+	_, err = h.Invoke(other, []byte(ev))
+	require.NoError(t, err)
+	assert.Equal(t, before+1, r.emu.Requests("/admin"), "another AppID's call is never answered from these rows")
+}
