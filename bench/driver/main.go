@@ -127,6 +127,14 @@ func main() {
 		profileRun(tmp, creds)
 		return
 	}
+	if *backfillOnly {
+		bin := filepath.Join(tmp, "wxanalysis")
+		check(scf.Build("..", bin, runtime.GOOS, runtime.GOARCH))
+		var b strings.Builder
+		reportBackfill(&b, backfill(tmp, bin))
+		fmt.Print(b.String())
+		return
+	}
 
 	log.Print("building")
 	cs := []*contender{
