@@ -340,3 +340,22 @@ func TestSyncCloudTimer(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, before+1, r.emu.Requests("/admin"), "another AppID's call is never answered from these rows")
 }
+
+// TestSyncUpstreamFaultsPending: periods whose calls fail (HTTP 502 through
+// all 3 requests of each) are pending, never lost: the others are stored,
+// and the next run stores them.
+func TestSyncUpstreamFaultsPending(t *testing.T) {
+	fs, err := emulator.ParseFaults("status=502*9")
+	require.NoError(t, err)
+	r := newSyncRig(t, emulator.Config{Faults: fs})
+	res := runSync(t, r.handler(func(c *handler.Config) { c.Concurrency = 1 }), context.Background(), `{"action":"sync"}`)
+	assert.Equal(t, 0, res.ErrCode)
+	assert.Equal(t, 3, res.Pending, "%+v", res)
+	assert.Equal(t, syncJobs-3, res.Stored)
+	assert.Len(t, res.Errors, 3)
+	assert.Equal(t, syncJobs+6, res.Fetched, "each failing period tried 3 times")
+	r.advance(time.Minute)
+	next := runSync(t, r.handler(nil), context.Background(), `{"action":"sync"}`)
+	assert.Zero(t, next.Pending, "%+v", next)
+	assert.Equal(t, syncJobs, r.count("wxa_raw_answer"))
+}
