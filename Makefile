@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := main
 GOFLAGS_BUILD := -trimpath -ldflags="-s -w"
 
-.PHONY: all build zip webzip cloudbase test lint fuzz conformance bench run invoke emulator local clean frontend-deps generate
+.PHONY: all build zip webzip cloudbase test lint fuzz conformance bench run invoke emulator local clean frontend-deps generate sync
 
 all: lint test build
 
@@ -39,6 +39,13 @@ invoke: local
 emulator:
 	$(GO) build -o bin/wxemu ./cmd/wxemu
 	exec bin/wxemu
+
+## sync: the warehouse on this machine: the function built with SQLite (-tags sqlite) syncs the emulator's
+## data into bin/wxanalysis.db through SCF's RPC protocol, then reads it back with SQL (a weekly retention
+## cohort table, 30 days of visits); run it again: only what can still change is fetched. SINCE=yyyymmdd
+sync:
+	CGO_ENABLED=0 $(GO) build -tags sqlite -o bin/wxlocal .
+	$(GO) run ./cmd/wxsync -bin bin/wxlocal -db bin/wxanalysis.db $(if $(SINCE),-since $(SINCE))
 
 # local: the function for this machine, for run and invoke
 local:

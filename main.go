@@ -16,6 +16,10 @@ import (
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
 
 	"github.com/wxanalysis/wxanalysis/handler"
+	// The warehouse's databases (DATABASE_URL): PostgreSQL and MySQL. The
+	// local build adds SQLite (sqlite.go, -tags sqlite).
+	_ "github.com/wxanalysis/wxanalysis/warehouse/mysql"
+	_ "github.com/wxanalysis/wxanalysis/warehouse/postgres"
 )
 
 func main() {

@@ -36,7 +36,7 @@ var EnvVars = []string{
 	"WECHAT_APPID", "WECHAT_APPSECRET", "WECHAT_TOKEN_MODE", "WECHAT_ACCESS_TOKEN", "WECHAT_TOKEN_URL",
 	"WECHAT_API_BASE", "WECHAT_TOKEN_FILE", "ADMIN_OPENIDS", "ADMIN_UIDS", "ALLOW_ANY_CALLER", "ALLOWED_APIS",
 	"HTTP_API_KEYS", "LOG_LEVEL", "CACHE_TTL", "CACHE_MAX_BYTES", "CACHE_REDIS_URL", "SERIES_CONCURRENCY",
-	"HTTP_TIMEOUT", "WECHAT_CLOUDRUN",
+	"HTTP_TIMEOUT", "WECHAT_CLOUDRUN", "DATABASE_URL", "SYNC_SINCE",
 	"WECHAT_COMPONENT_APPID", "WECHAT_COMPONENT_APPSECRET", "WECHAT_COMPONENT_TOKEN", "WECHAT_COMPONENT_AES_KEY", // component.go
 }
 
@@ -79,6 +79,8 @@ type Config struct {
 	Concurrency    int           // SERIES_CONCURRENCY: upstream calls at once for batch and series
 	CloudRun       bool          // WECHAT_CLOUDRUN=true: behind WeChat Cloud Run, trust its X-WX-* headers as the caller (an explicit choice: see SECURITY.md)
 	HTTPTimeout    time.Duration // HTTP_TIMEOUT: each HTTP request's deadline when serving HTTP
+	DatabaseURL    string        // DATABASE_URL: postgres://, mysql:// or sqlite:, the warehouse sync writes and final periods are served from
+	SyncSince      string        // SYNC_SINCE: yyyymmdd, the first day sync fetches; "": DefaultSyncDays before today
 
 	// Third-party platform (WECHAT_TOKEN_MODE=component, component.go).
 	ComponentAppID  string // WECHAT_COMPONENT_APPID
@@ -112,6 +114,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		TokenFile:     strings.TrimSpace(getenv("WECHAT_TOKEN_FILE")),
 		APIBase:       strings.TrimSpace(getenv("WECHAT_API_BASE")),
 		CacheRedisURL: strings.TrimSpace(getenv("CACHE_REDIS_URL")),
+		DatabaseURL:   strings.TrimSpace(getenv("DATABASE_URL")),
+		SyncSince:     strings.TrimSpace(getenv("SYNC_SINCE")),
 	}
 	c.AdminOpenIDs = list(getenv("ADMIN_OPENIDS"))
 	c.AdminUIDs = list(getenv("ADMIN_UIDS"))
@@ -372,7 +376,7 @@ func (c *Config) validate() error {
 		switch {
 		case c.AppSecret != "" && c.AppID == "" && mode.appID != appIDCredential:
 			add("WECHAT_APPID", "is missing: WECHAT_APPSECRET is set without it; set both, or neither")
-		case c.AppID != "" && c.AppSecret == "" && mode.appID == appIDUnused:
+		case c.AppID != "" && c.AppSecret == "" && mode.appID == appIDUnused && c.autoChose:
 			// WECHAT_APPID does nothing here: the half-given pair is a
 			// mistake, not a choice.
 			add("WECHAT_APPSECRET", "is missing: set both WECHAT_APPID and WECHAT_APPSECRET for a token of the function's own, "+
@@ -409,6 +413,7 @@ func (c *Config) validate() error {
 	if c.HTTPTimeout < 2*deadlineMargin {
 		add("HTTP_TIMEOUT", httpTimeoutRule)
 	}
+	errs = append(errs, c.checkWarehouse()...)
 	return errors.Join(dedupe(errs)...)
 }
 

@@ -39,6 +39,7 @@ type Handler struct {
 	lookupEnv func(string) (string, bool)
 	appScope  string          // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
 	comp      *componentState // per-authorizer modes (component.go); nil otherwise
+	wh        storeSlot       // the warehouse (DATABASE_URL), opened on first use
 }
 
 // New returns a handler for cfg. If cfg does not check out, the handler
@@ -222,6 +223,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 func (h *Handler) serve(ctx context.Context, ev map[string]any, decodeErr *openapi.Error, caller Caller,
 	env map[string]string, rec *record) ([]byte, *openapi.Error) {
 	rec.caller, rec.id = caller.Kind, caller.ID
+	ev = timerSync(ev)
 	api := "analysis"
 	if ev != nil {
 		if m, ok := rec.noteAction(ev); ok {
@@ -246,6 +248,8 @@ func (h *Handler) serve(ctx context.Context, ev map[string]any, decodeErr *opena
 		ctx = cloudcall.NewContext(ctx, cloudcall.Resolve(env, h.lookupEnv))
 	}
 	switch ev["action"] {
+	case "sync":
+		return h.sync(ctx, ev, env, caller, rec)
 	case "batch":
 		return h.batch(ctx, ev, env, rec)
 	case "series":
@@ -301,7 +305,7 @@ func (h *Handler) one(ctx context.Context, ev map[string]any, env map[string]str
 	var stats openapi.CallStats
 	out, outcome, err := h.cache.Do(ctx, cache.Key(h.scopeOf(app, cenv, env), m.Name, body), m.Name, begin, end,
 		func(ctx context.Context) ([]byte, error) {
-			return client.CallBody(openapi.WithStats(ctx, &stats), &m, body)
+			return h.fetch(openapi.WithStats(ctx, &stats), client, app, &m, body, begin, end, cenv, env)
 		})
 	rec.add(stats, outcome)
 	var pe *cache.PanicError

@@ -127,6 +127,14 @@ func main() {
 		profileRun(tmp, creds)
 		return
 	}
+	if *backfillOnly {
+		bin := filepath.Join(tmp, "wxanalysis")
+		check(scf.Build("..", bin, runtime.GOOS, runtime.GOARCH))
+		var b strings.Builder
+		reportBackfill(&b, backfill(tmp, bin))
+		fmt.Print(b.String())
+		return
+	}
 
 	log.Print("building")
 	cs := []*contender{
@@ -183,6 +191,8 @@ func main() {
 	log.Printf("dashboard: %d days, %s upstream latency", *days, *latency)
 	dash := dashboard(cs[0].bin)
 
+	bf := backfill(tmp, cs[0].bin)
+
 	log.Print("Node: wx-server-sdk")
 	node := nodeBench(tmp)
 	log.Print("Go benchmarks")
@@ -192,6 +202,7 @@ func main() {
 
 	var b strings.Builder
 	report(&b, cs, dash, node, gb, sizes)
+	reportBackfill(&b, bf)
 	check(os.WriteFile(*out, []byte(b.String()), 0o644))
 	log.Printf("wrote %s", *out)
 }
