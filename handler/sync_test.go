@@ -285,7 +285,7 @@ func TestSyncWho(t *testing.T) {
 
 	bad := runSync(t, h, context.Background(), `{"action":"sync","since":"20240101"}`)
 	assert.Equal(t, openapi.CodeInvalidArgs, bad.ErrCode)
-	assert.Contains(t, bad.ErrMsg, `unknown field "since" for sync`)
+	assert.Contains(t, bad.ErrMsg, `unknown parameter "since" for sync`)
 
 	none := runSync(t, r.handler(func(c *handler.Config) { c.DatabaseURL = "" }), context.Background(), `{"action":"sync"}`)
 	assert.Equal(t, openapi.CodeConfig, none.ErrCode)
