@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/tencentyun/scf-go-lib/functioncontext"
 
 	"github.com/wxanalysis/wxanalysis/handler"
 	"github.com/wxanalysis/wxanalysis/internal/fixture"
@@ -61,5 +64,71 @@ func BenchmarkHTTPClientOnly(b *testing.B) {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+	}
+}
+
+// scfContext is the context scf-go-lib gives an invocation: a deadline on
+// Background and the function context.
+func scfContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(3*time.Second))
+	return functioncontext.NewContext(ctx, &functioncontext.FunctionContext{RequestID: "6f1c2d3e-0000-4000-8000-000000000000"}), cancel
+}
+
+// benchSCF invokes inv as scf-go-lib's net/rpc server does: each invocation
+// on a goroutine of its own, with SCF's context, the log line going to the
+// default logger's writer (discarded).
+func benchSCF(b *testing.B, inv handler.Invoker) {
+	event := []byte(weeklyEvent)
+	b.ReportAllocs()
+	for b.Loop() {
+		done := make(chan []byte)
+		go func() {
+			ctx, cancel := scfContext()
+			defer cancel()
+			out, _ := inv.Invoke(ctx, event)
+			done <- out
+		}()
+		if out := <-done; !bytes.Contains(out, []byte(`"errCode":0}`)) {
+			b.Fatalf("%s", out)
+		}
+	}
+}
+
+func scfHandler(b *testing.B) *handler.Handler {
+	return handler.New(handler.WithLogOutput(handler.Config{TokenMode: handler.ModeStatic, AccessToken: "bench-token",
+		AppID: "wx1234567890abcdef", HTTPClient: &http.Client{Transport: memoryWeChat{fixture.SeedWeekly}}, CacheMaxBytes: -1}, io.Discard))
+}
+
+// BenchmarkSCFDirect is an invocation on net/rpc's fresh goroutine, as
+// before handler.Warm.
+func BenchmarkSCFDirect(b *testing.B) { benchSCF(b, scfHandler(b)) }
+
+// BenchmarkSCFWarm is the same invocation handed to a warm worker, as main
+// runs it.
+func BenchmarkSCFWarm(b *testing.B) {
+	w := handler.NewWarm(scfHandler(b), handler.DefaultWorkers)
+	defer w.Close()
+	benchSCF(b, w)
+}
+
+// BenchmarkLogLine is the invocation's log line, by hand (the default
+// logger) and by slog.
+func BenchmarkLogLine(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		h    *handler.Handler
+	}{
+		{"hand", scfHandler(b)},
+		{"slog", handler.New(handler.Config{TokenMode: handler.ModeStatic, AccessToken: "t", AppID: "wx1234567890abcdef",
+			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx, cancel := scfContext()
+			defer cancel()
+			b.ReportAllocs()
+			for b.Loop() {
+				handler.LogSuccess(tc.h, ctx)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -37,7 +38,8 @@ type Handler struct {
 	now       func() time.Time
 	log       *slog.Logger
 	lookupEnv func(string) (string, bool)
-	appScope  string // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
+	appScope  string    // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
+	line      io.Writer // with the default logger: where logInvocation appends its line by hand (os.Stdout)
 }
 
 // New returns a handler for cfg. If cfg does not check out, the handler
@@ -59,7 +61,12 @@ func newHandler(cfg Config, err error) *Handler {
 		h.now = time.Now
 	}
 	if h.log == nil {
-		h.log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+		out := io.Writer(os.Stdout)
+		if cfg.logOut != nil {
+			out = cfg.logOut // tests
+		}
+		h.log = slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}))
+		h.line = out
 	}
 	if h.lookupEnv == nil {
 		h.lookupEnv = os.LookupEnv
@@ -331,33 +338,31 @@ func (h *Handler) scope(cenv *cloudcall.Env, env map[string]string) string {
 
 // logInvocation writes the invocation's one log line: never a token, a
 // secret or the caller's id; parameters only as a failure's reason quotes them.
+// With the default logger the line is appended by hand (logline.go), the
+// same bytes slog's JSON handler would write, at a fraction of the cost.
 func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duration) {
 	level := slog.LevelInfo
 	if rec.code != 0 {
 		level = slog.LevelWarn
 	}
+	if h.line != nil {
+		if level >= h.cfg.LogLevel {
+			h.writeLine(ctx, level, rec, d)
+		}
+		return
+	}
 	if !h.log.Enabled(ctx, level) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, 12)
-	if fc, ok := functioncontext.FromContext(ctx); ok {
-		attrs = append(attrs, slog.String("request_id", fc.RequestID))
-	} else if rec.requestID != "" {
-		attrs = append(attrs, slog.String("request_id", rec.requestID))
+	if id, ok := logRequestID(ctx, rec); ok {
+		attrs = append(attrs, slog.String("request_id", id))
 	}
 	attrs = append(attrs, slog.String("caller", rec.caller), slog.String("action", rec.action),
 		slog.Int("errCode", rec.code), slog.Int("attempts", rec.stats.Attempts),
-		slog.Float64("latency_ms", float64(d.Microseconds())/1000))
+		slog.Float64("latency_ms", latencyMs(d)))
 	if rec.reason != "" {
-		reason := rec.reason
-		if rec.code == openapi.CodeConfig && h.err != nil {
-			// Logged whole once, at start: here only what to change.
-			reason = "the function is misconfigured (logged at start): " + strings.Join(Settings(h.err), ", ")
-		}
-		for _, form := range idForms(rec.id) {
-			reason = strings.ReplaceAll(reason, form, "<caller>") // a refusal names whom it refused
-		}
-		attrs = append(attrs, slog.String("reason", excerpt(reason, 300)))
+		attrs = append(attrs, slog.String("reason", h.logReason(rec)))
 	}
 	if rec.cache != "" {
 		attrs = append(attrs, slog.String("cache", string(rec.cache)))
@@ -372,6 +377,31 @@ func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duratio
 		attrs = append(attrs, slog.Int("status", rec.status))
 	}
 	h.log.LogAttrs(ctx, level, "invocation", attrs...)
+}
+
+// logRequestID is the invocation's request id for its log line: SCF's, or the
+// HTTP server's.
+func logRequestID(ctx context.Context, rec *record) (string, bool) {
+	if fc, ok := functioncontext.FromContext(ctx); ok {
+		return fc.RequestID, true
+	}
+	return rec.requestID, rec.requestID != ""
+}
+
+func latencyMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// logReason is a failure's reason as the log line says it: the caller's id
+// redacted in every form, a configuration error by its settings only.
+func (h *Handler) logReason(rec *record) string {
+	reason := rec.reason
+	if rec.code == openapi.CodeConfig && h.err != nil {
+		// Logged whole once, at start: here only what to change.
+		reason = "the function is misconfigured (logged at start): " + strings.Join(Settings(h.err), ", ")
+	}
+	for _, form := range idForms(rec.id) {
+		reason = strings.ReplaceAll(reason, form, "<caller>") // a refusal names whom it refused
+	}
+	return excerpt(reason, 300)
 }
 
 // decodeEvent parses the event, keeping numbers as written.

@@ -54,6 +54,7 @@ var (
 	latency  = flag.Duration("latency", 100*time.Millisecond, "upstream latency the emulator adds per analysis call, for the dashboard")
 	days     = flag.Int("days", 30, "days of visits the dashboard draws")
 	profile  = flag.String("profile", "", "instead of the report: write cpu.pprof and allocs.pprof of the function under the c=16 load to this directory")
+	abSpec   = flag.String("ab", "", "instead of the report: label=moduleDir[+ENV=V...],... measured against the floor at c=16 and c=64 (paired medians)")
 )
 
 // levels are the concurrencies measured; profiled is the one -profile loads.
@@ -68,16 +69,9 @@ type benchEvent struct {
 }
 
 // events are the getWeeklyRetain weeks the invokers ask for in turn: all
-// different, so that no two invocations in flight share one upstream call.
-var events = func() []benchEvent {
-	evs := make([]benchEvent, 256)
-	monday := time.Date(2017, 3, 6, 0, 0, 0, 0, time.UTC)
-	for i := range evs {
-		b, e := monday.AddDate(0, 0, 7*i).Format("20060102"), monday.AddDate(0, 0, 7*i+6).Format("20060102")
-		evs[i] = benchEvent{fmt.Appendf(nil, `{"action":"getWeeklyRetain","beginDate":%q,"endDate":%q}`, b, e), b + "-" + e}
-	}
-	return evs
-}()
+// different (distinctWeeks), so that no two invocations share one upstream
+// call and, with the cache on, none is answered from it.
+var events = distinctWeeks()
 
 // noStore keeps the function from answering from its cache, so that every
 // invocation makes its own upstream call, as the floor's does.
@@ -119,12 +113,17 @@ func main() {
 	check(err)
 	defer os.RemoveAll(tmp)
 
-	emu := httptest.NewServer(emulator.New(emulator.Config{Logger: slog.New(slog.DiscardHandler)}))
+	emuHandler := emulator.New(emulator.Config{Logger: slog.New(slog.DiscardHandler)})
+	emu := httptest.NewServer(emuHandler)
 	defer emu.Close()
 	creds := []string{"WECHAT_APPID=" + emulator.DefaultAppID, "WECHAT_APPSECRET=" + emulator.DefaultSecret, "WECHAT_API_BASE=" + emu.URL}
 
 	if *profile != "" {
 		profileRun(tmp, creds)
+		return
+	}
+	if *abSpec != "" {
+		abRun(tmp, creds, emuHandler, emu.URL)
 		return
 	}
 
