@@ -17,7 +17,9 @@ import (
 // invokerFunc adapts a function to handler.Invoker.
 type invokerFunc func(ctx context.Context, payload []byte) ([]byte, error)
 
-func (f invokerFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) { return f(ctx, payload) }
+func (f invokerFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return f(ctx, payload)
+}
 
 type ctxKey struct{}
 
