@@ -198,8 +198,15 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 		h.logInvocation(ctx, rec, time.Since(start))
 	}()
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) > 2*deadlineMargin {
+		parent := ctx
+		if _, scf := functioncontext.FromContext(ctx); scf {
+			// scf-go-lib's context ends at its deadline, after ours, or once
+			// Invoke has returned: not inheriting its cancellation keeps it
+			// from making a Done channel and a map of children per call.
+			parent = context.WithoutCancel(ctx)
+		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
+		ctx, cancel = context.WithDeadline(parent, dl.Add(-deadlineMargin))
 		defer cancel()
 	}
 	var env map[string]string
@@ -406,6 +413,9 @@ func (h *Handler) logReason(rec *record) string {
 
 // decodeEvent parses the event, keeping numbers as written.
 func decodeEvent(payload []byte) (map[string]any, *openapi.Error) {
+	if ev, ok := decodeFlat(payload); ok {
+		return ev, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	var ev map[string]any

@@ -35,8 +35,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -81,14 +79,15 @@ type contender struct {
 	name, bin string
 	env       []string
 	fixed     bool // answers events[0] whatever it is asked (the floor)
-	size      int64
-	cold      []time.Duration
-	lat       map[int][]time.Duration // concurrency → latencies
-	ops       map[int]int
-	elapsed   map[int]time.Duration
-	cpu       map[int]time.Duration // the function process's CPU time during the measured runs
-	rss       int64                 // KiB
-	proc      *scf.Process
+	perfFields
+	size    int64
+	cold    []time.Duration
+	lat     map[int][]time.Duration // concurrency → latencies
+	ops     map[int]int
+	elapsed map[int]time.Duration
+	cpu     map[int]time.Duration // the function process's CPU time during the measured runs
+	rss     int64                 // KiB
+	proc    *scf.Process
 }
 
 func (c *contender) reset() {
@@ -119,7 +118,7 @@ func main() {
 	creds := []string{"WECHAT_APPID=" + emulator.DefaultAppID, "WECHAT_APPSECRET=" + emulator.DefaultSecret, "WECHAT_API_BASE=" + emu.URL}
 
 	if *profile != "" {
-		profileRun(tmp, creds)
+		profileRun(tmp, creds, emuHandler)
 		return
 	}
 	if *abSpec != "" {
@@ -129,58 +128,22 @@ func main() {
 
 	log.Print("building")
 	cs := []*contender{
-		{name: "wxanalysis", bin: filepath.Join(tmp, "wxanalysis"), env: append(creds, noStore)},
-		{name: "floor", bin: filepath.Join(tmp, "floor"), fixed: true, env: []string{"FLOOR_URL=" + emu.URL +
-			"/datacube/getweanalysisappidweeklyretaininfo?access_token=" + stableToken(emu.URL)}},
-		{name: "silenceper/wechat v2.1.10", bin: filepath.Join(tmp, "silenceper"), env: creds},
+		{name: "wxanalysis", env: creds, perfFields: perfFields{module: ".."}},
+		{name: "floor", fixed: true, perfFields: perfFields{module: ".", pkg: "floor"},
+			env: []string{"FLOOR_URL=" + emu.URL + weeklyPath + "?access_token=" + stableToken(emu.URL)}},
+		{name: "silenceper/wechat v2.1.10", perfFields: perfFields{module: ".", pkg: "silenceper"}, env: creds},
 	}
-	check(scf.Build("..", cs[0].bin, runtime.GOOS, runtime.GOARCH))
-	check(build("./floor", cs[1].bin))
-	check(build("./silenceper", cs[2].bin))
-	for _, c := range cs {
-		fi, err := os.Stat(c.bin)
-		check(err)
-		c.size = fi.Size()
-		c.reset()
-	}
-
-	log.Print("cold starts")
-	for range *colds {
-		for _, c := range cs {
-			start := time.Now()
-			p, err := scf.StartTo(io.Discard, c.bin, c.env, 10*time.Second)
-			check(err)
-			res, err := p.Invoke(events[0].payload, scf.Invocation{FunctionName: "analysis", Timeout: 5 * time.Second})
-			c.cold = append(c.cold, time.Since(start))
-			p.Close()
-			check(err)
-			if !bytes.Contains(res, []byte(events[0].ref)) {
-				log.Fatalf("%s answered %s", c.name, res)
-			}
-		}
-	}
-
+	buildContenders(tmp, cs)
+	log.Print("cold starts from disk")
+	coldStarts(cs)
 	log.Print("warm runs")
-	for _, c := range cs {
-		c.proc, err = scf.StartTo(io.Discard, c.bin, c.env, 10*time.Second)
-		check(err)
-		run(c, 8, 300*time.Millisecond) // warm up: connections, token, caches
-		c.reset()
-	}
-	for r := range *rounds {
-		for _, conc := range levels {
-			for i := range cs {
-				run(cs[(i+r)%len(cs)], conc, *duration) // a different order each round
-			}
-		}
-	}
-	for _, c := range cs {
-		c.rss = peakRSS(c.proc.PID())
-		c.proc.Close()
-	}
+	warmRuns(tmp, cs, emuHandler)
+	log.Print("series CPU per item")
+	ser := seriesRun(tmp, cs[0], emuHandler)
 
 	log.Printf("dashboard: %d days, %s upstream latency", *days, *latency)
 	dash := dashboard(cs[0].bin)
+	ser.dash = dash
 
 	log.Print("Node: wx-server-sdk")
 	node := nodeBench(tmp)
@@ -190,7 +153,7 @@ func main() {
 	sizes := sizeByPackage(tmp)
 
 	var b strings.Builder
-	report(&b, cs, dash, node, gb, sizes)
+	report(&b, cs, dash, node, gb, sizes, ser)
 	check(os.WriteFile(*out, []byte(b.String()), 0o644))
 	log.Printf("wrote %s", *out)
 }
@@ -223,56 +186,42 @@ func stableToken(base string) string {
 	return t.AccessToken
 }
 
-// run invokes c from conc goroutines for d, recording every latency and
-// the function's CPU time.
+// run invokes c from conc goroutines for d with distinct requests,
+// recording every latency, the function's CPU time and its allocations
+// (perf.go: measured.load).
 func run(c *contender, conc int, d time.Duration) {
-	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		next atomic.Uint64
-	)
-	cpu := cpuTime(c.proc.PID())
-	start := time.Now()
-	stop := start.Add(d)
-	for range conc {
-		wg.Go(func() {
-			var lats []time.Duration
-			for time.Now().Before(stop) {
-				ev := events[next.Add(1)%uint64(len(events))]
-				want := ev.ref
-				if c.fixed {
-					want = events[0].ref
-				}
-				t := time.Now()
-				res, err := c.proc.Invoke(ev.payload, scf.Invocation{FunctionName: "analysis", Timeout: 10 * time.Second})
-				if err != nil || !bytes.Contains(res, []byte(want)) {
-					log.Fatalf("%s: %v %s", c.name, err, res)
-				}
-				lats = append(lats, time.Since(t))
-			}
-			mu.Lock()
-			c.lat[conc] = append(c.lat[conc], lats...)
-			c.ops[conc] += len(lats)
-			mu.Unlock()
-		})
+	ref := ""
+	if c.fixed {
+		ref = fixedRef
 	}
-	wg.Wait()
-	c.elapsed[conc] += time.Since(start)
-	c.cpu[conc] += cpuTime(c.proc.PID()) - cpu
+	var lats []time.Duration
+	cl := c.m.load(conc, d, ref, &lats)
+	c.lat[conc] = append(c.lat[conc], lats...)
+	c.ops[conc] += cl.ops
+	c.elapsed[conc] += cl.elapsed
+	c.cpu[conc] += cl.cpu
+	if c.cells == nil {
+		c.cells = map[int][]cell{}
+	}
+	c.cells[conc] = append(c.cells[conc], cl)
+	if !c.fixed && c.name != "silenceper/wechat v2.1.10" && cl.upstream != cl.ops {
+		log.Fatalf("%s: %d invocations but %d upstream calls: some were answered from the cache", c.name, cl.ops, cl.upstream)
+	}
 }
 
-// profileRun runs bench/profiled, the function with profiles, under the
-// c=16 load for rounds × duration, and leaves its profiles in *profile.
-func profileRun(tmp string, creds []string) {
+// profileRun runs bench/profiled, the function with profiles, as deployed
+// (cache on, distinct requests), under the c=16 load for rounds × duration,
+// and leaves its profiles in *profile.
+func profileRun(tmp string, creds []string, emu *emulator.Emulator) {
 	dir, err := filepath.Abs(*profile)
 	check(err)
 	check(os.MkdirAll(dir, 0o755))
-	c := &contender{name: "profiled", bin: filepath.Join(tmp, "profiled"), env: append(creds, noStore,
+	c := &contender{name: "profiled", bin: filepath.Join(tmp, "profiled"), env: append(creds,
 		"CPUPROFILE="+filepath.Join(dir, "cpu.pprof"), "MEMPROFILE="+filepath.Join(dir, "allocs.pprof"))}
-	check(build("./profiled", c.bin))
+	check(buildCounted(tmp, ".", "profiled", c.bin))
 	c.reset()
-	c.proc, err = scf.StartTo(io.Discard, c.bin, c.env, 10*time.Second)
-	check(err)
+	c.m = startMeasured(tmp, c.name, c.bin, c.env, emu)
+	c.proc = c.m.proc
 	run(c, 8, 300*time.Millisecond)
 	c.reset()
 	run(c, profiled, time.Duration(*rounds)*(*duration))
@@ -282,8 +231,10 @@ func profileRun(tmp string, creds []string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	c.proc.Close()
-	log.Printf("c=%d: %.0f req/s, %.1f µs CPU per call; go tool pprof -top %s", profiled, c.tput(profiled),
-		float64(c.cpuPerCall(profiled).Nanoseconds())/1000, filepath.Join(dir, "cpu.pprof"))
+	cl := c.cells[profiled][0]
+	log.Printf("c=%d: %.0f req/s, %.1f µs CPU, %.1f allocations, %.2f KB per call; go tool pprof -top %s", profiled, c.tput(profiled),
+		float64(c.cpuPerCall(profiled).Nanoseconds())/1000, float64(cl.objects)/float64(cl.ops), float64(cl.bytes)/float64(cl.ops)/1024,
+		filepath.Join(dir, "cpu.pprof"))
 }
 
 // dash is the dashboard's measurements: a chart of daily visits drawn from
@@ -522,7 +473,7 @@ func secs(d time.Duration) string {
 	return fmt.Sprintf("%.2f s", d.Seconds())
 }
 
-func report(b *strings.Builder, cs []*contender, d dash, node *nodeResult, gb map[string]goResult, sizes []pkgSize) {
+func report(b *strings.Builder, cs []*contender, d dash, node *nodeResult, gb map[string]goResult, sizes []pkgSize, ser seriesResult) {
 	goVersion, _ := exec.Command("go", "version").Output()
 	fmt.Fprintf(b, "# Benchmarks\n\nWritten by `make bench` on %s, every figure and sentence from that one run. Do not edit: run it again.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(b, "- Machine: %s, %d cores, %s memory, %s/%s\n", cpuModel(), runtime.NumCPU(), memTotal(), runtime.GOOS, runtime.GOARCH)

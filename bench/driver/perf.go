@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -427,3 +428,163 @@ func fmtList(xs []float64) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// perfFields are a contender's issue-18 measurements.
+type perfFields struct {
+	module, pkg string // where it is built from: a module directory and its main package ("" the module's root)
+	counted     string // the timed build: as deployed plus countSource
+	m           *measured
+	cells       map[int][]cell // per concurrency, one per round
+	coldEvicted int            // cold starts whose binary was out of the page cache
+}
+
+// buildContenders builds each contender twice: as deployed (bin, whose size
+// and cold start are reported; for wxanalysis `make build`, so whatever the
+// product's build puts in the binary is counted) and counted (the timed runs).
+func buildContenders(tmp string, cs []*contender) {
+	for i, c := range cs {
+		c.bin = filepath.Join(tmp, fmt.Sprintf("c%d", i))
+		c.counted = c.bin + "-counted"
+		if c.pkg == "" {
+			abs, err := filepath.Abs(c.bin)
+			check(err)
+			cmd := exec.Command("make", "-s", "build", "BIN="+abs)
+			cmd.Dir = c.module
+			if b, err := cmd.CombinedOutput(); err != nil {
+				log.Fatalf("make build: %v\n%s", err, b)
+			}
+		} else {
+			check(build("./"+c.pkg, c.bin))
+		}
+		check(buildCounted(tmp, c.module, cmp.Or(c.pkg, "."), c.counted))
+		fi, err := os.Stat(c.bin)
+		check(err)
+		c.size = fi.Size()
+		c.reset()
+	}
+}
+
+// coldStarts times *colds cold starts from disk of each contender, in turn.
+func coldStarts(cs []*contender) {
+	for range *colds {
+		for _, c := range cs {
+			took, evicted := coldFromDisk(c.bin, c.env, events[0])
+			c.cold = append(c.cold, took)
+			if evicted {
+				c.coldEvicted++
+			}
+		}
+	}
+}
+
+// warmRuns starts every contender's counted build, warms it up, then runs
+// *rounds rounds of every concurrency, the contenders in a different order
+// each round. Peak RSS is the largest VmHWM over the c=64 runs, reset before
+// each (clear_refs), else over the process's life.
+func warmRuns(tmp string, cs []*contender, emu *emulator.Emulator) {
+	for _, c := range cs {
+		c.m = startMeasured(tmp, c.name, c.counted, c.env, emu)
+		c.proc = c.m.proc
+		run(c, 8, 300*time.Millisecond) // warm up: connections, token
+		c.reset()
+		c.cells = nil
+	}
+	for r := range *rounds {
+		for _, conc := range levels {
+			for i := range cs {
+				c := cs[(i+r)%len(cs)]
+				reset := conc == 64 && os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", c.proc.PID()), []byte("5"), 0) == nil
+				run(c, conc, *duration)
+				if reset || conc == 64 {
+					c.rss = max(c.rss, peakRSS(c.proc.PID()))
+				}
+			}
+		}
+	}
+	for _, c := range cs {
+		c.proc.Close()
+	}
+}
+
+// medianOf is the median over c's rounds at conc of f.
+func (c *contender) medianOf(conc int, f func(cell) float64) float64 {
+	var xs []float64
+	for _, cl := range c.cells[conc] {
+		xs = append(xs, f(cl))
+	}
+	return medianF(xs)
+}
+
+// vsFloor is the median over rounds of c's throughput over the floor's in
+// the same round: paired, so that a round disturbed by other work on the
+// machine moves both.
+func (c *contender) vsFloor(floor *contender, conc int) float64 {
+	var xs []float64
+	for r, cl := range c.cells[conc] {
+		xs = append(xs, cl.tput()/floor.cells[conc][r].tput())
+	}
+	return medianF(xs)
+}
+
+func (c *contender) medCPU(conc int) time.Duration {
+	return time.Duration(c.medianOf(conc, func(cl cell) float64 { return float64(cl.cpuPerCall()) }))
+}
+
+func (c *contender) medAllocs(conc int) (objects, kb float64) {
+	return c.medianOf(conc, func(cl cell) float64 { return float64(cl.objects) / float64(max(cl.ops, 1)) }),
+		c.medianOf(conc, func(cl cell) float64 { return float64(cl.bytes) / float64(max(cl.ops, 1)) / 1024 })
+}
+
+// seriesResult is the series measurement.
+type seriesResult struct {
+	perItem   time.Duration
+	c         cell
+	perSeries int
+	dash      dash
+}
+
+const seriesDays = 30
+
+// seriesRun measures wx's CPU per series item.
+func seriesRun(tmp string, wx *contender, emu *emulator.Emulator) seriesResult {
+	per, c := seriesCPU(wx.counted, wx.env, emu, tmp, 1, seriesDays, 3*(*duration))
+	return seriesResult{perItem: per, c: c, perSeries: seriesDays}
+}
+
+// reportPerInvocation writes the CPU and allocations per invocation table.
+func reportPerInvocation(b *strings.Builder, cs []*contender, ser seriesResult) {
+	b.WriteString("### Per invocation\n\nCPU: the function process's user and system time (from `/proc`) over its invocations. " +
+		"Allocations: the Go runtime's own counters (`runtime/metrics`: `/gc/heap/allocs:objects`, tiny ones included, and " +
+		"`/gc/heap/allocs:bytes`), read from the very processes measured: the timed builds are the deployed ones plus one file, " +
+		"added with `go build -overlay`, that writes those counters to a file when the process gets SIGUSR1, before and " +
+		"after each run; it does nothing per invocation. Medians over the rounds.\n\n")
+	b.WriteString("| concurrency | function | CPU per call | vs floor | allocations per call | bytes per call |\n|---:|---|---:|---:|---:|---:|\n")
+	floor := cs[1]
+	for _, conc := range []int{16, 64} {
+		for _, c := range cs {
+			o, kb := c.medAllocs(conc)
+			fmt.Fprintf(b, "| %d | %s | %s | %.2f× | %.0f | %.1f KB |\n", conc, c.name, us1(c.medCPU(conc)),
+				float64(c.medCPU(conc))/float64(floor.medCPU(conc)), o, kb)
+		}
+	}
+	fmt.Fprintf(b, "\n`series` of %d days of getDailyVisitTrend, every item a cache miss (each invocation asks for days no earlier one "+
+		"asked for), one invocation at a time for %s: **%s of CPU per item**, %.0f allocations and %.1f KB per item (%d items, "+
+		"%d upstream calls).\n\n", ser.perSeries, ser.c.elapsed.Round(100*time.Millisecond), us1(ser.perItem),
+		float64(ser.c.objects)/float64(max(ser.c.ops, 1)), float64(ser.c.bytes)/float64(max(ser.c.ops, 1))/1024, ser.c.ops, ser.c.upstream)
+}
+
+// reportStartSize writes the cold start, RSS and size table.
+func reportStartSize(b *strings.Builder, cs []*contender) {
+	b.WriteString("| function | cold start from disk | peak RSS at c=64 | stripped binary |\n|---|---:|---:|---:|\n")
+	for _, c := range cs {
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", c.name, ms(median(c.cold)), mb(c.rss<<10), mb(c.size))
+	}
+	fmt.Fprintf(b, "\nCold start: process start to first result, first token fetch included, median of %d, each from disk: "+
+		"before each start the binary's pages were evicted from the page cache (fsync, `POSIX_FADV_DONTNEED` on that file, "+
+		"checked with `mincore`; else the whole cache dropped), as an SCF cold start reads its code package "+
+		"(%d of %d starts of wxanalysis were from disk). Binary: `make build` for wxanalysis (static, `-trimpath -s -w`), "+
+		"the same flags for the others. Peak RSS: the largest `VmHWM` over the c=64 runs, reset before each.\n\n",
+		*colds, cs[0].coldEvicted, len(cs[0].cold))
+}
+
+func us1(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d.Nanoseconds())/1000) }
