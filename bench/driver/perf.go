@@ -378,6 +378,16 @@ func abRun(tmp string, creds []string, emu *emulator.Emulator, emuURL string) {
 	for _, v := range vs {
 		v.m.proc.Close()
 	}
+	series := map[string][]float64{}
+	for range 3 {
+		for _, v := range vs[1:] {
+			per, _ := seriesCPU(v.bin, v.env, emu, tmp, 1, seriesDays, *duration)
+			series[v.label] = append(series[v.label], float64(per.Nanoseconds())/1000)
+		}
+	}
+	for _, v := range vs[1:] {
+		fmt.Printf("series: %-12s %.1f µs CPU per item (%s)\n", v.label, medianF(series[v.label]), fmtList(series[v.label]))
+	}
 	for _, conc := range []int{16, 64} {
 		fmt.Printf("c=%d (medians of %d rounds)\n", conc, *rounds)
 		for _, v := range vs {
