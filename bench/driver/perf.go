@@ -446,6 +446,7 @@ type perfFields struct {
 	m           *measured
 	cells       map[int][]cell // per concurrency, one per round
 	coldEvicted int            // cold starts whose binary was out of the page cache
+	rssNoStore  int64          // KiB: peak RSS at c=64 with no answers stored
 }
 
 // buildContenders builds each contender twice: as deployed (bin, whose size
@@ -514,6 +515,18 @@ func warmRuns(tmp string, cs []*contender, emu *emulator.Emulator) {
 	for _, c := range cs {
 		c.proc.Close()
 	}
+	cs[0].rssNoStore = rssWithoutAnswers(tmp, cs[0], emu)
+}
+
+// rssWithoutAnswers is wx's peak RSS at c=64 on a fresh process that keeps
+// no answers (noStore): what the invocations themselves hold, comparable with
+// the floor, which stores nothing.
+func rssWithoutAnswers(tmp string, wx *contender, emu *emulator.Emulator) int64 {
+	m := startMeasured(tmp, "nostore", wx.counted, append(slices.Clip(wx.env), noStore), emu)
+	defer m.proc.Close()
+	m.load(8, 300*time.Millisecond, "", nil)
+	m.load(64, *duration, "", nil)
+	return peakRSS(m.proc.PID())
 }
 
 // medianOf is the median over c's rounds at conc of f.
