@@ -584,7 +584,6 @@ func report(b *strings.Builder, cs []*contender, d dash, node *nodeResult, gb ma
 		fmt.Sprintf("%d bytes over", wx.size-12<<20))
 	row("peak RSS at c=64: < 25 MiB", fmt.Sprintf("%s with no answers stored (`%s`); %s in the default configuration, its cache holding "+
 		"up to 16 MiB of answers", mb(wx.rssNoStore<<10), noStore, mb(wx.rss<<10)), wx.rssNoStore<<10 < 25<<20, "see the peak RSS column")
-	row("series: CPU per item (reported)", us1(ser.perItem), true, "")
 	speedup := d.singles.Seconds() / d.series.Seconds()
 	row(fmt.Sprintf("dashboard: one series of %d days ≥ 4× faster than %d single invocations", *days, *days),
 		fmt.Sprintf("%s (%s against %s)", times(speedup), secs(d.series), secs(d.singles)), speedup >= 4,
