@@ -29,7 +29,9 @@ func main() {
 	case os.Getenv("_LAMBDA_SERVER_PORT") != "":
 		// StartHandler rather than Start: the handler writes its own JSON
 		// bytes (exact numbers, no HTML escaping) instead of having them re-encoded.
-		cloudfunction.StartHandler(h)
+		// Warm: each invocation on a long-lived goroutine rather than on
+		// the fresh one net/rpc starts for it (see handler.Warm).
+		cloudfunction.StartHandler(handler.NewWarm(h, handler.DefaultWorkers))
 	case os.Getenv("PORT") != "":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wxanalysis/wxanalysis/openapi"
@@ -88,6 +89,10 @@ func (h *Handler) series(ctx context.Context, ev map[string]any, env map[string]
 // fanOut answers items concurrently, at most SERIES_CONCURRENCY upstream at
 // once, each exactly as it would be answered alone. Items not started before
 // the deadline answer -601008; after a quota error, no new item starts.
+//
+// The items run on SERIES_CONCURRENCY goroutines that each take the next
+// item until none is left, rather than on a goroutine per item: a goroutine
+// grows its stack once, for its first item, not for every item.
 func (h *Handler) fanOut(ctx context.Context, items []map[string]any, env map[string]string, name string, rec *record) []byte {
 	rec.items = len(items)
 	results := make([][]byte, len(items))
@@ -95,15 +100,11 @@ func (h *Handler) fanOut(ctx context.Context, items []map[string]any, env map[st
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		quota *openapi.Error
+		next  atomic.Int64
 	)
-	sem := make(chan struct{}, h.cfg.Concurrency)
-	for i, item := range items {
-		acquired := false
-		select {
-		case sem <- struct{}{}:
-			acquired = true
-		case <-ctx.Done():
-		}
+	// item answers items[i], unless the deadline has passed or an earlier
+	// item hit the quota.
+	item := func(i int) {
 		mu.Lock()
 		stop := quota
 		mu.Unlock()
@@ -112,38 +113,39 @@ func (h *Handler) fanOut(ctx context.Context, items []map[string]any, env map[st
 			if e == nil {
 				e = &openapi.Error{Code: openapi.CodeTimeout, Msg: "server-side request timed out: not started before the deadline"}
 			}
-			if api := itemAPI(item); api != "" {
+			if api := itemAPI(items[i]); api != "" {
 				e = e.WithAPI(api)
 			}
 			results[i] = e.Result()
-			if acquired {
-				<-sem
-			}
-			continue
+			return
 		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			defer func() {
-				// One item's panic is that item's -601001, as a single
-				// event's would be, never the end of the process.
-				if p := recover(); p != nil {
-					e := h.panicked(p)
-					if api := itemAPI(item); api != "" {
-						e = e.WithAPI(api)
-					}
-					results[i] = e.Result()
+		defer func() {
+			// One item's panic is that item's -601001, as a single
+			// event's would be, never the end of the process.
+			if p := recover(); p != nil {
+				e := h.panicked(p)
+				if api := itemAPI(items[i]); api != "" {
+					e = e.WithAPI(api)
 				}
-			}()
-			res, e := h.one(ctx, item, env, rec)
-			if e != nil {
-				if e.Code == openapi.CodeQuotaExhausted {
-					mu.Lock()
-					quota = &openapi.Error{Code: e.Code, Msg: "reach max api daily quota limit: not sent, an earlier item hit the quota"}
-					mu.Unlock()
-				}
-				res = e.Result()
+				results[i] = e.Result()
 			}
-			results[i] = res
+		}()
+		res, e := h.one(ctx, items[i], env, rec)
+		if e != nil {
+			if e.Code == openapi.CodeQuotaExhausted {
+				mu.Lock()
+				quota = &openapi.Error{Code: e.Code, Msg: "reach max api daily quota limit: not sent, an earlier item hit the quota"}
+				mu.Unlock()
+			}
+			res = e.Result()
+		}
+		results[i] = res
+	}
+	for range min(max(h.cfg.Concurrency, 1), len(items)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(items); i = int(next.Add(1) - 1) {
+				item(i)
+			}
 		})
 	}
 	wg.Wait()

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/tencentyun/scf-go-lib/functioncontext"
 
 	"github.com/wxanalysis/wxanalysis/handler"
 	"github.com/wxanalysis/wxanalysis/internal/fixture"
@@ -25,16 +28,15 @@ func (m memoryWeChat) RoundTrip(r *http.Request) (*http.Response, error) {
 		Body: io.NopCloser(bytes.NewReader(m.body)), Request: r}, nil
 }
 
-func benchHandler(b *testing.B, body []byte) {
+func benchHandler(b *testing.B, body []byte, event string) {
 	h := handler.New(handler.Config{TokenMode: handler.ModeStatic, AccessToken: "bench-token", CacheMaxBytes: -1, // every invocation upstream
 		HTTPClient: &http.Client{Transport: memoryWeChat{body}},
 		Logger:     slog.New(slog.NewJSONHandler(io.Discard, nil))}) // the log line is part of the cost
-	event := []byte(weeklyEvent)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		out, err := h.Invoke(ctx, event)
+		out, err := h.Invoke(ctx, []byte(event))
 		if err != nil || !bytes.Contains(out, []byte(`"errCode":0}`)) {
 			b.Fatalf("%s %v", out, err)
 		}
@@ -43,10 +45,13 @@ func benchHandler(b *testing.B, body []byte) {
 
 // BenchmarkHandlerSeedWeekly is one getWeeklyRetain invocation end to end in
 // process: decode, check, request, token, HTTP client, convert, log.
-func BenchmarkHandlerSeedWeekly(b *testing.B) { benchHandler(b, fixture.SeedWeekly) }
+func BenchmarkHandlerSeedWeekly(b *testing.B) { benchHandler(b, fixture.SeedWeekly, weeklyEvent) }
 
-// BenchmarkHandlerVisitPage100KB is the same with a 100 KB answer.
-func BenchmarkHandlerVisitPage100KB(b *testing.B) { benchHandler(b, fixture.VisitPage()) }
+// BenchmarkHandlerVisitPage100KB is the same for getVisitPage with a 100 KB
+// answer (of the day fixture.VisitPage names).
+func BenchmarkHandlerVisitPage100KB(b *testing.B) {
+	benchHandler(b, fixture.VisitPage(), `{"action":"getVisitPage","beginDate":"20170313","endDate":"20170313"}`)
+}
 
 // BenchmarkHTTPClientOnly is the in-memory round trip alone, to subtract
 // from the handler's time.
@@ -61,5 +66,97 @@ func BenchmarkHTTPClientOnly(b *testing.B) {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+	}
+}
+
+// scfContext is the context scf-go-lib gives an invocation: a deadline on
+// Background and the function context.
+func scfContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(3*time.Second))
+	return functioncontext.NewContext(ctx, &functioncontext.FunctionContext{RequestID: "6f1c2d3e-0000-4000-8000-000000000000"}), cancel
+}
+
+// benchSCF invokes inv as scf-go-lib's net/rpc server does: each invocation
+// on a goroutine of its own, with SCF's context, the log line going to the
+// default logger's writer (discarded).
+func benchSCF(b *testing.B, inv handler.Invoker) {
+	event := []byte(weeklyEvent)
+	b.ReportAllocs()
+	for b.Loop() {
+		done := make(chan []byte)
+		go func() {
+			ctx, cancel := scfContext()
+			defer cancel()
+			out, _ := inv.Invoke(ctx, event)
+			done <- out
+		}()
+		if out := <-done; !bytes.Contains(out, []byte(`"errCode":0}`)) {
+			b.Fatalf("%s", out)
+		}
+	}
+}
+
+func scfHandler(b *testing.B) *handler.Handler { return scfHandlerOf(fixture.SeedWeekly) }
+
+// scfHandlerOf is a handler as main builds it (default logger, its output
+// discarded) whose WeChat answers body, with no cache.
+func scfHandlerOf(body []byte) *handler.Handler {
+	return handler.New(handler.WithLogOutput(handler.Config{TokenMode: handler.ModeStatic, AccessToken: "bench-token",
+		AppID: "wx1234567890abcdef", HTTPClient: &http.Client{Transport: memoryWeChat{body}}, CacheMaxBytes: -1}, io.Discard))
+}
+
+// BenchmarkSCFDirect is an invocation on net/rpc's fresh goroutine, as
+// before handler.Warm.
+func BenchmarkSCFDirect(b *testing.B) { benchSCF(b, scfHandler(b)) }
+
+// BenchmarkSCFWarm is the same invocation handed to a warm worker, as main
+// runs it.
+func BenchmarkSCFWarm(b *testing.B) {
+	w := handler.NewWarm(scfHandler(b), handler.DefaultWorkers)
+	defer w.Close()
+	benchSCF(b, w)
+}
+
+// BenchmarkLogLine is the invocation's log line, by hand (the default
+// logger) and by slog.
+func BenchmarkLogLine(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		h    *handler.Handler
+	}{
+		{"hand", scfHandler(b)},
+		{"slog", handler.New(handler.Config{TokenMode: handler.ModeStatic, AccessToken: "t", AppID: "wx1234567890abcdef",
+			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx, cancel := scfContext()
+			defer cancel()
+			b.ReportAllocs()
+			for b.Loop() {
+				handler.LogSuccess(tc.h, ctx)
+			}
+		})
+	}
+}
+
+// BenchmarkSeries30 is one series invocation of 30 days of
+// getDailyVisitTrend, every item upstream (no cache), on net/rpc's fresh
+// goroutine as SCF runs it; ns/op ÷ 30 is the cost per item.
+func BenchmarkSeries30(b *testing.B) {
+	h := scfHandlerOf([]byte(`{"list":[{"ref_date":"20170301","session_cnt":142549,"visit_pv":472351,"visit_uv":55500,` +
+		`"visit_uv_new":5464,"stay_time_uv":8.3483,"stay_time_session":2.2308,"visit_depth":1.9838}]}`))
+	event := []byte(`{"action":"series","method":"getDailyVisitTrend","beginDate":"20170301","endDate":"20170330"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		done := make(chan []byte)
+		go func() {
+			ctx, cancel := scfContext()
+			defer cancel()
+			out, _ := h.Invoke(ctx, event)
+			done <- out
+		}()
+		if out := <-done; bytes.Count(out, []byte(`"errCode":0}`)) != 31 {
+			b.Fatalf("not 30 answers: %.300s", out)
+		}
 	}
 }

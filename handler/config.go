@@ -3,6 +3,7 @@ package handler
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -96,10 +97,11 @@ type Config struct {
 	Stat       func(string) (os.FileInfo, error) // nil: os.Stat; for auto's look for the token file
 
 	cacheTTLSet     bool
-	concurrencyZero bool  // SERIES_CONCURRENCY=0: refused, not the default
-	autoChose       bool  // TokenMode is auto's choice
-	onCloudRun      bool  // the platform's CBR_ENV_ID is set
-	parseErr        error // what ConfigFromEnv could not read: New reports it too
+	concurrencyZero bool      // SERIES_CONCURRENCY=0: refused, not the default
+	autoChose       bool      // TokenMode is auto's choice
+	onCloudRun      bool      // the platform's CBR_ENV_ID is set
+	parseErr        error     // what ConfigFromEnv could not read: New reports it too
+	logOut          io.Writer // tests: the default logger's output instead of os.Stdout
 }
 
 // ConfigFromEnv reads the configuration with getenv, which is os.Getenv in

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -40,6 +41,7 @@ type Handler struct {
 	appScope  string          // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
 	comp      *componentState // per-authorizer modes (component.go); nil otherwise
 	wh        storeSlot       // the warehouse (DATABASE_URL), opened on first use
+	line      io.Writer       // with the default logger: where logInvocation appends its line by hand (os.Stdout)
 }
 
 // New returns a handler for cfg. If cfg does not check out, the handler
@@ -61,7 +63,12 @@ func newHandler(cfg Config, err error) *Handler {
 		h.now = time.Now
 	}
 	if h.log == nil {
-		h.log = slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+		out := io.Writer(os.Stdout)
+		if cfg.logOut != nil {
+			out = cfg.logOut // tests
+		}
+		h.log = slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: cfg.LogLevel}))
+		h.line = out
 	}
 	if h.lookupEnv == nil {
 		h.lookupEnv = os.LookupEnv
@@ -198,8 +205,15 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 		h.logInvocation(ctx, rec, time.Since(start))
 	}()
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) > 2*deadlineMargin {
+		parent := ctx
+		if _, scf := functioncontext.FromContext(ctx); scf {
+			// scf-go-lib's context ends at its deadline, after ours, or once
+			// Invoke has returned: not inheriting its cancellation keeps it
+			// from making a Done channel and a map of children per call.
+			parent = context.WithoutCancel(ctx)
+		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl.Add(-deadlineMargin))
+		ctx, cancel = context.WithDeadline(parent, dl.Add(-deadlineMargin))
 		defer cancel()
 	}
 	var env map[string]string
@@ -348,33 +362,31 @@ func (h *Handler) scope(cenv *cloudcall.Env, env map[string]string) string {
 
 // logInvocation writes the invocation's one log line: never a token, a
 // secret or the caller's id; parameters only as a failure's reason quotes them.
+// With the default logger the line is appended by hand (logline.go), the
+// same bytes slog's JSON handler would write, at a fraction of the cost.
 func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duration) {
 	level := slog.LevelInfo
 	if rec.code != 0 {
 		level = slog.LevelWarn
 	}
+	if h.line != nil {
+		if level >= h.cfg.LogLevel {
+			h.writeLine(ctx, level, rec, d)
+		}
+		return
+	}
 	if !h.log.Enabled(ctx, level) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, 12)
-	if fc, ok := functioncontext.FromContext(ctx); ok {
-		attrs = append(attrs, slog.String("request_id", fc.RequestID))
-	} else if rec.requestID != "" {
-		attrs = append(attrs, slog.String("request_id", rec.requestID))
+	if id, ok := logRequestID(ctx, rec); ok {
+		attrs = append(attrs, slog.String("request_id", id))
 	}
 	attrs = append(attrs, slog.String("caller", rec.caller), slog.String("action", rec.action),
 		slog.Int("errCode", rec.code), slog.Int("attempts", rec.stats.Attempts),
-		slog.Float64("latency_ms", float64(d.Microseconds())/1000))
+		slog.Float64("latency_ms", latencyMs(d)))
 	if rec.reason != "" {
-		reason := rec.reason
-		if rec.code == openapi.CodeConfig && h.err != nil {
-			// Logged whole once, at start: here only what to change.
-			reason = "the function is misconfigured (logged at start): " + strings.Join(Settings(h.err), ", ")
-		}
-		for _, form := range idForms(rec.id) {
-			reason = strings.ReplaceAll(reason, form, "<caller>") // a refusal names whom it refused
-		}
-		attrs = append(attrs, slog.String("reason", excerpt(reason, 300)))
+		attrs = append(attrs, slog.String("reason", h.logReason(rec)))
 	}
 	if rec.cache != "" {
 		attrs = append(attrs, slog.String("cache", string(rec.cache)))
@@ -394,8 +406,36 @@ func (h *Handler) logInvocation(ctx context.Context, rec *record, d time.Duratio
 	h.log.LogAttrs(ctx, level, "invocation", attrs...)
 }
 
+// logRequestID is the invocation's request id for its log line: SCF's, or the
+// HTTP server's.
+func logRequestID(ctx context.Context, rec *record) (string, bool) {
+	if fc, ok := functioncontext.FromContext(ctx); ok {
+		return fc.RequestID, true
+	}
+	return rec.requestID, rec.requestID != ""
+}
+
+func latencyMs(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// logReason is a failure's reason as the log line says it: the caller's id
+// redacted in every form, a configuration error by its settings only.
+func (h *Handler) logReason(rec *record) string {
+	reason := rec.reason
+	if rec.code == openapi.CodeConfig && h.err != nil {
+		// Logged whole once, at start: here only what to change.
+		reason = "the function is misconfigured (logged at start): " + strings.Join(Settings(h.err), ", ")
+	}
+	for _, form := range idForms(rec.id) {
+		reason = strings.ReplaceAll(reason, form, "<caller>") // a refusal names whom it refused
+	}
+	return excerpt(reason, 300)
+}
+
 // decodeEvent parses the event, keeping numbers as written.
 func decodeEvent(payload []byte) (map[string]any, *openapi.Error) {
+	if ev, ok := decodeFlat(payload); ok {
+		return ev, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	var ev map[string]any

@@ -36,5 +36,5 @@ func main() {
 		}
 		os.Exit(0)
 	}()
-	cloudfunction.StartHandler(handler.FromEnv(os.Getenv))
+	cloudfunction.StartHandler(handler.NewWarm(handler.FromEnv(os.Getenv), handler.DefaultWorkers)) // as main.go
 }

@@ -1,0 +1,23 @@
+package handler
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/wxanalysis/wxanalysis/cache"
+	"github.com/wxanalysis/wxanalysis/openapi"
+)
+
+// WithLogOutput has the default logger of cfg's handler, its slog lines and
+// its hand-appended invocation lines, write to w instead of os.Stdout.
+func WithLogOutput(cfg Config, w io.Writer) Config {
+	cfg.logOut = w
+	return cfg
+}
+
+// LogSuccess logs a successful getWeeklyRetain invocation's line.
+func LogSuccess(h *Handler, ctx context.Context) {
+	h.logInvocation(ctx, &record{caller: KindOwner, action: "getWeeklyRetain", cache: cache.Miss,
+		stats: openapi.CallStats{Attempts: 1}}, 1234567*time.Nanosecond)
+}
