@@ -97,10 +97,8 @@ func (h *Handler) fanOut(ctx context.Context, items []map[string]any, env map[st
 	rec.items = len(items)
 	results := make([][]byte, len(items))
 	var (
-		wg    sync.WaitGroup
 		mu    sync.Mutex
 		quota *openapi.Error
-		next  atomic.Int64
 	)
 	// item answers items[i], unless the deadline has passed or an earlier
 	// item hit the quota.
@@ -141,14 +139,7 @@ func (h *Handler) fanOut(ctx context.Context, items []map[string]any, env map[st
 		}
 		results[i] = res
 	}
-	for range min(max(h.cfg.Concurrency, 1), len(items)) {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(items); i = int(next.Add(1) - 1) {
-				item(i)
-			}
-		})
-	}
-	wg.Wait()
+	each(len(items), h.cfg.Concurrency, item)
 	size := 64
 	for _, r := range results {
 		size += len(r) + 1
@@ -205,4 +196,22 @@ func unknownKey(ev map[string]any, action string, keys ...string) string {
 // actionError is a malformed batch or series: errMsg "<action>:fail invalid args: ...".
 func actionError(action, msg string) *openapi.Error {
 	return openapi.NewActionError(action, openapi.CodeInvalidArgs, "invalid args: "+msg)
+}
+
+// each calls do(i) for every i in [0, n), on at most conc goroutines that
+// each take the next index until none is left: the fan-out of batch, series
+// and sync. do decides for itself whether an item still starts.
+func each(n, conc int, do func(i int)) {
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for range min(max(conc, 1), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				do(i)
+			}
+		})
+	}
+	wg.Wait()
 }
