@@ -106,19 +106,21 @@ func (s *Store) MigrateTo(ctx context.Context, version int) error {
 		return s.fail("migrate", "could not take the migration lock", err)
 	}
 	err = s.migrate(ctx, conn, all)
-	if uerr := unlock(); err == nil && uerr != nil {
+	if uerr := unlock(err == nil); err == nil && uerr != nil {
 		return s.fail("migrate", "could not release the migration lock", uerr)
 	}
 	return err
 }
 
-func (s *Store) lockMigrations(ctx context.Context, conn *sql.Conn) (func() error, error) {
+// lockMigrations takes the lock under which migrations run; unlock releases
+// it, ok saying whether they succeeded.
+func (s *Store) lockMigrations(ctx context.Context, conn *sql.Conn) (unlock func(ok bool) error, err error) {
 	switch s.dialect {
 	case Postgres:
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockKey); err != nil {
 			return nil, err
 		}
-		return func() error {
+		return func(bool) error {
 			_, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockKey)
 			return err
 		}, nil
@@ -130,7 +132,7 @@ func (s *Store) lockMigrations(ctx context.Context, conn *sql.Conn) (func() erro
 		if got.Int64 != 1 {
 			return nil, fmt.Errorf("GET_LOCK(%s) timed out after 60 s: another instance is migrating", migrationLockName)
 		}
-		return func() error {
+		return func(bool) error {
 			_, err := conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", migrationLockName)
 			return err
 		}, nil
@@ -138,8 +140,14 @@ func (s *Store) lockMigrations(ctx context.Context, conn *sql.Conn) (func() erro
 		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 			return nil, err
 		}
-		return func() error {
-			_, err := conn.ExecContext(context.WithoutCancel(ctx), "COMMIT")
+		// SQLite's lock is the migration's transaction: a failed migration
+		// is rolled back whole, never kept half done and unrecorded.
+		return func(ok bool) error {
+			end := "COMMIT"
+			if !ok {
+				end = "ROLLBACK"
+			}
+			_, err := conn.ExecContext(context.WithoutCancel(ctx), end)
 			return err
 		}, nil
 	}

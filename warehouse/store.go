@@ -92,16 +92,20 @@ func (s *Store) Claim(ctx context.Context, p Period, owner string, expiry, since
 	var q string
 	switch s.dialect {
 	case MySQL:
-		q = "INSERT IGNORE INTO wxa_sync_claim (appid, method, begin_date, end_date, owner, expires_ms, fetched_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"
+		// Not INSERT IGNORE, which would also swallow errors that are not
+		// the claim being held (a truncation, say).
+		q = "INSERT INTO wxa_sync_claim (appid, method, begin_date, end_date, owner, expires_ms, fetched_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"
 	default:
 		q = "INSERT INTO wxa_sync_claim (appid, method, begin_date, end_date, owner, expires_ms, fetched_ms) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 	}
 	res, err := s.db.ExecContext(ctx, s.rebind(q), args...)
-	if err != nil {
+	switch {
+	case err != nil && !s.duplicate(err):
 		return false, s.fail("claim", "could not claim "+p.String(), err)
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return true, nil
+	case err == nil:
+		if n, _ := res.RowsAffected(); n == 1 {
+			return true, nil
+		}
 	}
 	res, err = s.db.ExecContext(ctx, s.rebind(`UPDATE wxa_sync_claim SET owner = ?, expires_ms = ?
 WHERE appid = ? AND method = ? AND begin_date = ? AND end_date = ? AND (expires_ms < ? OR owner = ?) AND fetched_ms < ?`),
@@ -140,6 +144,11 @@ func (s *Store) Put(ctx context.Context, a *Answer, owner string, final bool, at
 			return err
 		}
 	}
+}
+
+// duplicate reports MySQL's duplicate-key error (1062): the row is there.
+func (s *Store) duplicate(err error) bool {
+	return s.dialect == MySQL && strings.Contains(err.Error(), "Error 1062")
 }
 
 // conflict reports a transaction the database chose to abort for another's

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -24,47 +26,48 @@ func init() {
 var params = []string{"tls", "charset", "collation", "timeout", "readTimeout", "writeTimeout", "allowNativePasswords",
 	"allowCleartextPasswords"}
 
-// connect translates the URL into the driver's configuration: no DSN
-// string is ever built, so none can be echoed.
+// connect translates the URL into the driver's configuration. The driver
+// parses the URL's parameters itself, from a DSN of the address and them
+// alone: the credentials are set afterwards, so no string holding them is
+// ever built or echoed.
 func connect(u *url.URL) (driver.Connector, error) {
-	cfg := mysql.NewConfig()
+	cfg, err := config(u)
+	if err != nil {
+		return nil, err
+	}
+	return mysql.NewConnector(cfg)
+}
+
+// config is the driver's configuration for u.
+func config(u *url.URL) (*mysql.Config, error) {
+	q := u.Query()
+	for k := range q {
+		if !slices.Contains(params, k) {
+			return nil, errors.New("DATABASE_URL parameter " + k + " is not one of " + strings.Join(params, ", "))
+		}
+	}
+	port := u.Port()
+	if port == "" {
+		port = "3306"
+	}
+	// With the address in the DSN, tls=true checks the certificate against
+	// the URL's host, not the driver's default 127.0.0.1.
+	cfg, err := mysql.ParseDSN("tcp(" + net.JoinHostPort(u.Hostname(), port) + ")/?" + q.Encode())
+	if err != nil {
+		return nil, errors.New("DATABASE_URL's parameters are not ones the MySQL driver accepts")
+	}
 	if u.User != nil {
 		cfg.User = u.User.Username()
 		cfg.Passwd, _ = u.User.Password()
 	}
-	cfg.Net = "tcp"
-	host, port := u.Hostname(), u.Port()
-	if port == "" {
-		port = "3306"
-	}
-	cfg.Addr = net.JoinHostPort(host, port)
 	cfg.DBName = u.Path[1:]
 	cfg.Loc = time.UTC
 	cfg.ParseTime = false
-	cfg.Timeout = 10 * time.Second
-	q := u.Query()
-	for k := range q {
-		ok := false
-		for _, p := range params {
-			ok = ok || p == k
-		}
-		if !ok {
-			return nil, errors.New("DATABASE_URL parameter " + k + " is not one of tls, charset, collation, timeout, readTimeout, writeTimeout, allowNativePasswords, allowCleartextPasswords")
-		}
+	// Matched rows, not changed ones: a claim taken again by its owner with
+	// the same expiry still counts as one row.
+	cfg.ClientFoundRows = true
+	if !q.Has("timeout") {
+		cfg.Timeout = 10 * time.Second
 	}
-	if len(q) > 0 {
-		// The driver parses its own parameters: one DSN holding only them.
-		extra, err := mysql.ParseDSN("/?" + q.Encode())
-		if err != nil {
-			return nil, errors.New("DATABASE_URL's parameters are not ones the MySQL driver accepts")
-		}
-		cfg.TLSConfig, cfg.TLS = extra.TLSConfig, extra.TLS
-		if extra.Collation != "" {
-			cfg.Collation = extra.Collation
-		}
-		cfg.Params = extra.Params
-		cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = extra.Timeout, extra.ReadTimeout, extra.WriteTimeout
-		cfg.AllowNativePasswords, cfg.AllowCleartextPasswords = extra.AllowNativePasswords, extra.AllowCleartextPasswords
-	}
-	return mysql.NewConnector(cfg)
+	return cfg, nil
 }
