@@ -23,6 +23,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -201,8 +202,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // DB returns the database, for reading the tables back.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// secretsOf lists what of u must never be shown: the password, the user,
-// and the query (a driver's parameters may hold a key).
+// secretsOf lists what of u must never be shown: the password, the user
+// with it, and the query's values (lib/pq takes password= and sslpassword=
+// there).
 func secretsOf(u *url.URL) []string {
 	var out []string
 	if u.User != nil {
@@ -211,6 +213,11 @@ func secretsOf(u *url.URL) []string {
 		}
 		out = append(out, u.User.String())
 	}
+	for _, vs := range u.Query() {
+		out = append(out, vs...)
+	}
+	// A value too short to be a secret would garble every message.
+	out = slices.DeleteFunc(out, func(v string) bool { return len(v) < 4 })
 	// Longest first, so that a secret inside another is not half replaced.
 	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out

@@ -248,6 +248,7 @@ func TestCredentialsNeverShown(t *testing.T) {
 		"mysql unknown db":        strings.Replace(myURL, "/t_", "/nodb_", 1),
 		"mysql unknown parameter": myURL + "?password=" + mysqltest.Password,
 		"postgres bad parameter":  pgURL + "&connect_timeout=" + pgtest.Password,
+		"postgres query secret":   pgURL + "&sslpassword=Wrong-key-1&connect_timeout=Wrong-key-1",
 		"not a URL":               "postgres://u:" + pgtest.Password + "@host:port:x/db",
 		"no host":                 "mysql://u:" + mysqltest.Password + "@/db",
 	}
