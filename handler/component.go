@@ -14,6 +14,7 @@ import (
 	"github.com/wxanalysis/wxanalysis/cache"
 	"github.com/wxanalysis/wxanalysis/cloudcall"
 	"github.com/wxanalysis/wxanalysis/openapi"
+	"github.com/wxanalysis/wxanalysis/warehouse"
 	"github.com/wxanalysis/wxanalysis/wxcrypt"
 )
 
@@ -89,7 +90,8 @@ type componentState struct {
 }
 
 // setupComponent builds the per-authorizer state. shared is the store every
-// instance sees (CACHE_REDIS_URL), or nil.
+// instance sees (CACHE_REDIS_URL), or nil: then DATABASE_URL's wxa_shared
+// table is, if set, else this process's memory.
 func (h *Handler) setupComponent(hc *http.Client, shared *cache.Redis) error {
 	cfg := &h.cfg
 	cs := &componentState{tokenURL: cfg.TokenURL, hc: hc, clients: map[string]*openapi.Client{}, redis: shared,
@@ -98,9 +100,13 @@ func (h *Handler) setupComponent(hc *http.Client, shared *cache.Redis) error {
 	if cfg.Backoff > 0 {
 		cs.opts = append(cs.opts, openapi.WithRetries(openapi.DefaultMaxAttempts, cfg.Backoff))
 	}
-	cs.store = openapi.NewMemoryStore(h.now)
-	if shared != nil {
+	switch {
+	case shared != nil:
 		cs.store = shared.Values()
+	case cfg.DatabaseURL != "":
+		cs.store = dbShared{h}
+	default:
+		cs.store = openapi.NewMemoryStore(h.now)
 	}
 	if cfg.TokenMode == ModeComponent {
 		cs.comp = &openapi.Component{BaseURL: cfg.APIBase, AppID: cfg.ComponentAppID, Secret: cfg.ComponentSecret,
@@ -305,3 +311,51 @@ func (h *Handler) scopeOf(app string, cenv *cloudcall.Env, env map[string]string
 	}
 	return h.scope(cenv, env)
 }
+
+// dbShared is the warehouse's wxa_shared table as the platform's shared
+// store, when there is no Redis: the database is opened on first use, as
+// for a sync, and retried as serving does after a failure (the ticket then
+// cannot be read, and a push is answered 503 so that WeChat sends it again).
+type dbShared struct{ h *Handler }
+
+func (d dbShared) shared(ctx context.Context) (*warehouse.Shared, error) {
+	st, err := d.h.store(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return st.Shared(), nil
+}
+
+func (d dbShared) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	sh, err := d.shared(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	return sh.Get(ctx, key)
+}
+
+func (d dbShared) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	sh, err := d.shared(ctx)
+	if err != nil {
+		return err
+	}
+	return sh.Set(ctx, key, value, ttl)
+}
+
+func (d dbShared) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	sh, err := d.shared(ctx)
+	if err != nil {
+		return false, err
+	}
+	return sh.SetNX(ctx, key, value, ttl)
+}
+
+func (d dbShared) Del(ctx context.Context, key string) error {
+	sh, err := d.shared(ctx)
+	if err != nil {
+		return err
+	}
+	return sh.Del(ctx, key)
+}
+
+var _ openapi.SharedStore = dbShared{}
