@@ -3,10 +3,12 @@ package handler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +57,7 @@ func (c *Config) readComponent(getenv func(string) string) {
 	c.ComponentSecret = strings.TrimSpace(getenv("WECHAT_COMPONENT_APPSECRET"))
 	c.ComponentToken = strings.TrimSpace(getenv("WECHAT_COMPONENT_TOKEN"))
 	c.ComponentAESKey = strings.TrimSpace(getenv("WECHAT_COMPONENT_AES_KEY"))
+	c.SyncAuthorizers = list(getenv("SYNC_AUTHORIZERS"))
 }
 
 // componentSettings are what WECHAT_TOKEN_MODE=component requires.
@@ -289,7 +292,16 @@ func (h *Handler) callAs(ctx context.Context, ev map[string]any, rec *record) (s
 	if e != nil || h.comp == nil {
 		return app, h.client, e
 	}
+	rec.addWhose(app)
+	client, e := h.authorizerClient(ctx, app)
+	return app, client, e
+}
+
+// addWhose adds app to the authorizers the invocation's log line names,
+// each once, within 200 characters.
+func (rec *record) addWhose(app string) {
 	rec.mu.Lock()
+	defer rec.mu.Unlock()
 	switch rec.whose {
 	case "", app:
 		rec.whose = app
@@ -298,9 +310,33 @@ func (h *Handler) callAs(ctx context.Context, ev map[string]any, rec *record) (s
 			rec.whose += "," + app
 		}
 	}
-	rec.mu.Unlock()
-	client, e := h.authorizerClient(ctx, app)
-	return app, client, e
+}
+
+// checkSyncAuthorizers checks SYNC_AUTHORIZERS: AppIDs, each once, in the
+// per-authorizer modes only; required where the function cannot list the
+// authorizers itself (url mode with {appid}) and a sync is possible
+// (DATABASE_URL).
+func (c *Config) checkSyncAuthorizers() []error {
+	var errs []error
+	if len(c.SyncAuthorizers) > 0 && !c.perAuthorizer() {
+		return []error{settingError("SYNC_AUTHORIZERS", "applies only to a third-party platform's authorizers: WECHAT_TOKEN_MODE=component, "+
+			"or url with a WECHAT_TOKEN_URL holding "+AppIDPlaceholder+"; a sync of the function's own Mini Program needs no list")}
+	}
+	for i, app := range c.SyncAuthorizers {
+		switch {
+		case !appIDPattern.MatchString(app):
+			errs = append(errs, &SettingError{Setting: "SYNC_AUTHORIZERS", Rule: fmt.Sprintf(
+				": entry %d is not a Mini Program's AppID (wx followed by 8 to 30 letters and digits); separate AppIDs with commas", i+1)})
+		case slices.Index(c.SyncAuthorizers, app) < i:
+			errs = append(errs, &SettingError{Setting: "SYNC_AUTHORIZERS", Rule: fmt.Sprintf(
+				": entry %d repeats entry %d", i+1, slices.Index(c.SyncAuthorizers, app)+1)})
+		}
+	}
+	if len(c.SyncAuthorizers) == 0 && c.DatabaseURL != "" && c.TokenMode == ModeURL && c.perAuthorizer() {
+		errs = append(errs, settingError("SYNC_AUTHORIZERS", "is required with DATABASE_URL and a WECHAT_TOKEN_URL holding "+AppIDPlaceholder+
+			": only the token service knows the authorizers, so list the AppIDs sync covers, separated by commas"))
+	}
+	return errs
 }
 
 // scopeOf is the cache scope of a call reading app's data: per authorizer
