@@ -69,7 +69,9 @@ func ownData(t *testing.T, base string, a emulator.Authorizer, method, begin, en
 	resp, err := http.Post(base+"/cgi-bin/stable_token", "application/json",
 		strings.NewReader(fmt.Sprintf(`{"grant_type":"client_credential","appid":%q,"secret":%q}`, a.AppID, a.Secret)))
 	require.NoError(t, err)
-	var tok struct{ AccessToken string `json:"access_token"` }
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
 	resp.Body.Close()
 	m, ok := openapi.Lookup(method)
@@ -331,7 +333,9 @@ func newTokenService(t *testing.T, wechat string, auths []emulator.Authorizer) *
 			}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			var tok struct{ AccessToken string `json:"access_token"` }
+			var tok struct {
+				AccessToken string `json:"access_token"`
+			}
 			json.Unmarshal(b, &tok)
 			s.mu.Lock()
 			s.issued = append(s.issued, tok.AccessToken)
@@ -448,4 +452,3 @@ func compactDate(v any) string {
 	}
 	return fmt.Sprint(v)
 }
-
