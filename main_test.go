@@ -419,7 +419,12 @@ type httpFunction struct {
 // startHTTP starts the binary with PORT=0 and env, and waits until it serves.
 func startHTTP(t *testing.T, env ...string) *httpFunction {
 	t.Helper()
-	bin := buildFunction(t, runtime.GOOS, runtime.GOARCH)
+	return startHTTPBin(t, buildFunction(t, runtime.GOOS, runtime.GOARCH), env...)
+}
+
+// startHTTPBin is startHTTP with the binary bin (buildLocal's, for SQLite).
+func startHTTPBin(t *testing.T, bin string, env ...string) *httpFunction {
+	t.Helper()
 	f := &httpFunction{cmd: exec.Command(bin), logs: new(syncBuffer), done: make(chan error, 1)}
 	f.cmd.Env = append([]string{"PORT=0", "PATH=" + os.Getenv("PATH")}, env...)
 	f.cmd.Stdout, f.cmd.Stderr = f.logs, f.logs

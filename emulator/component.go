@@ -187,7 +187,7 @@ func (e *Emulator) readJSON(w http.ResponseWriter, r *http.Request, v any) bool 
 // componentToken is POST /cgi-bin/component/api_component_token: the
 // platform's AppID and secret, and a ticket WeChat pushed within 12 hours.
 func (e *Emulator) componentToken(w http.ResponseWriter, r *http.Request) {
-	if e.inject(w, r, e.takeFaults(toToken)) {
+	if e.inject(w, r, e.takeFaults(toToken, "")) {
 		return
 	}
 	var req struct {
@@ -277,7 +277,7 @@ func (e *Emulator) authorizerList(w http.ResponseWriter, r *http.Request) {
 // authorizer's access token for its current refresh token, which the
 // answer rotates: the old one stops working at once (61023).
 func (e *Emulator) authorizerToken(w http.ResponseWriter, r *http.Request) {
-	if e.inject(w, r, e.takeFaults(toToken)) {
+	if e.inject(w, r, e.takeFaults(toToken, "")) {
 		return
 	}
 	var req struct {

@@ -93,6 +93,7 @@ type Emulator struct {
 	forceDay   string
 	forces     int
 	calls      int            // analysis calls that reached the data
+	appCalls   map[string]int // of them, per AppID whose data they read
 	requests   map[string]int // requests per path
 	faults     []Fault
 	gateway    []GatewayRequest // the last gatewayKept, oldest first
@@ -131,7 +132,8 @@ func New(cfg Config) *Emulator {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Emulator{cfg: cfg, mux: http.NewServeMux(), tokens: map[string]time.Time{}, requests: map[string]int{},
-		faults: append([]Fault(nil), cfg.Faults...), stable: map[string]string{}, owner: map[string]string{}}
+		faults: append([]Fault(nil), cfg.Faults...), stable: map[string]string{}, owner: map[string]string{},
+		appCalls: map[string]int{}}
 	e.servePlatform()
 	e.mux.HandleFunc("/cgi-bin/stable_token", e.stableToken)
 	e.mux.HandleFunc("/cgi-bin/token", e.credentialToken)
@@ -273,7 +275,7 @@ func (e *Emulator) newTokenFor(appid string, expiry time.Time) string {
 // before it expires; force_refresh replaces it at once, at most every 30 s
 // and 20 times a day.
 func (e *Emulator) stableToken(w http.ResponseWriter, r *http.Request) {
-	if e.inject(w, r, e.takeFaults(toToken)) {
+	if e.inject(w, r, e.takeFaults(toToken, "")) {
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -324,7 +326,7 @@ func (e *Emulator) stableToken(w http.ResponseWriter, r *http.Request) {
 // credentialToken is GET /cgi-bin/token: every fetch issues a new token, and
 // the previous one works for 5 more minutes.
 func (e *Emulator) credentialToken(w http.ResponseWriter, r *http.Request) {
-	if e.inject(w, r, e.takeFaults(toToken)) {
+	if e.inject(w, r, e.takeFaults(toToken, "")) {
 		return
 	}
 	if r.Method != http.MethodGet {
@@ -440,18 +442,7 @@ func (e *Emulator) analysis(w http.ResponseWriter, r *http.Request, m *method) {
 	if err != nil {
 		return
 	}
-	faults = append(only(faults, toAnalysis), e.takeFaults(toAnalysis)...)
-	if e.inject(w, r, faults) {
-		return
-	}
 	q := r.URL.Query()
-	if code := e.authorize(q); code != 0 {
-		e.writeErr(w, code)
-		return
-	}
-	if q.Get("access_token") == "" && q.Get("cloudbase_access_token") == "" {
-		w.Header().Set("X-Openapi-Seqid", newID()[:20]) // the open API service marks what it relayed
-	}
 	appid := e.cfg.AppID
 	if tok := q.Get("access_token"); tok != "" {
 		e.mu.Lock()
@@ -459,6 +450,18 @@ func (e *Emulator) analysis(w http.ResponseWriter, r *http.Request, m *method) {
 			appid = a
 		}
 		e.mu.Unlock()
+	}
+	faults = slices.DeleteFunc(only(faults, toAnalysis), func(f Fault) bool { return f.AppID != "" && f.AppID != appid })
+	faults = append(faults, e.takeFaults(toAnalysis, appid)...)
+	if e.inject(w, r, faults) {
+		return
+	}
+	if code := e.authorize(q); code != 0 {
+		e.writeErr(w, code)
+		return
+	}
+	if q.Get("access_token") == "" && q.Get("cloudbase_access_token") == "" {
+		w.Header().Set("X-Openapi-Seqid", newID()[:20]) // the open API service marks what it relayed
 	}
 	if a := e.authorizerApp(appid); a != nil && a.NoAnalysis && e.isAuthorizerToken(q.Get("access_token")) {
 		e.writeErr(w, 48001) // the merchant granted the platform neither permission set 18 nor 21
@@ -529,10 +532,15 @@ func (e *Emulator) answer(w http.ResponseWriter, r *http.Request, m *method, app
 	}
 	e.mu.Lock()
 	e.calls++
-	calls := e.calls
+	e.appCalls[appid]++
+	calls, own := e.calls, e.appCalls[appid]
 	e.mu.Unlock()
 	for _, f := range faults {
-		if f.Kind == QuotaAfter && calls > f.N {
+		n := calls
+		if f.AppID != "" {
+			n = own // that Mini Program's quota
+		}
+		if f.Kind == QuotaAfter && n > f.N {
 			e.writeErr(w, 45009)
 			return
 		}

@@ -1031,3 +1031,35 @@ func TestGatewayInjectedRows(t *testing.T) {
 	_, err = http.DefaultClient.Do(vectorCall(t).request(ctx, e.URL))
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+// TestFaultsPerAppID: a fault with @appid applies to that Mini Program's
+// data only, and its quota-after counts that Mini Program's calls: one
+// authorizer's quota runs out while the others' and the default app's do not.
+func TestFaultsPerAppID(t *testing.T) {
+	auths := emulator.DefaultAuthorizers()
+	e := startWith(t, emulator.Config{Component: &emulator.Component{Authorizers: auths}},
+		"quota-after=2@"+auths[1].AppID+",errcode=-1@"+auths[2].AppID+"*1")
+	tokenOf := func(appid, secret string) string {
+		a := e.do(t, "POST", "/cgi-bin/stable_token", fmt.Sprintf(`{"grant_type":"client_credential","appid":%q,"secret":%q}`, appid, secret))
+		require.NotEmpty(t, a.AccessToken)
+		return a.AccessToken
+	}
+	own := e.stable(t, false).AccessToken
+	first, second, third := tokenOf(auths[0].AppID, auths[0].Secret), tokenOf(auths[1].AppID, auths[1].Secret), tokenOf(auths[2].AppID, auths[2].Secret)
+	for range 3 {
+		assert.Zero(t, e.weekly(t, first).Errcode, "another authorizer's quota")
+		assert.Zero(t, e.weekly(t, own).Errcode, "the default app")
+	}
+	assert.Zero(t, e.weekly(t, second).Errcode)
+	assert.Zero(t, e.weekly(t, second).Errcode)
+	assert.Equal(t, 45009, e.weekly(t, second).Errcode, "its own third call")
+	assert.Zero(t, e.weekly(t, first).Errcode)
+	assert.Equal(t, -1, e.weekly(t, third).Errcode, "its fault, spent by its own request")
+	assert.Zero(t, e.weekly(t, third).Errcode)
+	assert.Equal(t, 45009, e.weekly(t, own, "X-Wxemu-Fault", "quota-after=0@"+emulator.DefaultAppID).Errcode, "a header fault for the app")
+	assert.Zero(t, e.weekly(t, first, "X-Wxemu-Fault", "quota-after=0@"+emulator.DefaultAppID).Errcode, "not for another")
+	_, err := emulator.ParseFaults("token.errcode=-1@wx1")
+	assert.ErrorContains(t, err, "@appid applies to analysis faults only")
+	_, err = emulator.ParseFaults("errcode=-1@")
+	assert.ErrorContains(t, err, "an AppID must follow @")
+}

@@ -37,7 +37,7 @@ var glitches = map[string]struct{ ctype, body string }{
 	"empty":   {contentTypeJSON, "{}"},
 }
 
-// A Fault is one injected fault. Its syntax is [token.|gateway.]kind[=value][*count]:
+// A Fault is one injected fault. Its syntax is [token.|gateway.]kind[=value][@appid][*count]:
 // with a count it applies to that many requests, then is spent; without, to
 // every request. Faults apply to analysis requests (direct, or the WeChat
 // answer inside a cloud call), with "token." to the token endpoints, with
@@ -48,6 +48,11 @@ var glitches = map[string]struct{ ctype, body string }{
 // -604101, no permission), status=N that HTTP status, malformed a body that is
 // neither JSON nor protobuf, badtoken the JSON refusal of the token; latency
 // and reset as elsewhere.
+//
+// With @appid an analysis fault applies only to requests for that Mini
+// Program's data (an authorizer's, by its token), and quota-after counts
+// that Mini Program's calls only: "quota-after=5@wx00000000merchant2" is one
+// authorizer's daily quota running out.
 type Fault struct {
 	Kind    Kind
 	N       int           // errcode, status or quota-after value
@@ -56,6 +61,7 @@ type Fault struct {
 	Count   int           // requests left; 0: every request
 	Token   bool          // "token." prefix: for the token endpoints instead
 	Gateway bool          // "gateway." prefix: for the cloud-call gateway instead
+	AppID   string        // "@appid": only for analysis requests for that Mini Program's data
 }
 
 var gatewayKinds = map[Kind]bool{Latency: true, Errcode: true, Status: true, Reset: true, Malformed: true, BadToken: true}
@@ -106,6 +112,12 @@ func parseFault(item string) (Fault, error) {
 		}
 		item, f.Count = spec, n
 	}
+	if spec, app, ok := strings.Cut(item, "@"); ok {
+		if app == "" {
+			return f, fmt.Errorf("fault %q: an AppID must follow @", orig)
+		}
+		item, f.AppID = spec, app
+	}
 	item, f.Token = strings.CutPrefix(item, "token.")
 	if !f.Token {
 		item, f.Gateway = strings.CutPrefix(item, "gateway.")
@@ -136,6 +148,8 @@ func parseFault(item string) (Fault, error) {
 		err = fmt.Errorf("not a gateway fault; those are latency, errcode, status, reset, malformed, badtoken")
 	case !f.Gateway && f.Kind == BadToken:
 		err = fmt.Errorf("a gateway fault: write gateway.badtoken")
+	case f.AppID != "" && f.target() != toAnalysis:
+		err = fmt.Errorf("@appid applies to analysis faults only")
 	}
 	if err != nil {
 		return f, fmt.Errorf("fault %q: %v", orig, err)
@@ -143,14 +157,14 @@ func parseFault(item string) (Fault, error) {
 	return f, nil
 }
 
-// takeFaults returns the configured faults for one request to t, spending
-// counts.
-func (e *Emulator) takeFaults(t target) []Fault {
+// takeFaults returns the configured faults for one request to t, for the
+// data of appid, spending counts.
+func (e *Emulator) takeFaults(t target, appid string) []Fault {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var now, keep []Fault
 	for _, f := range e.faults {
-		if f.target() != t {
+		if f.target() != t || f.AppID != "" && f.AppID != appid {
 			keep = append(keep, f)
 			continue
 		}

@@ -125,7 +125,7 @@ func (e *Emulator) serveGateway(w http.ResponseWriter, r *http.Request) {
 		w.Write(b)
 	}
 
-	for _, f := range append(only(headerFaults, toGateway), e.takeFaults(toGateway)...) {
+	for _, f := range append(only(headerFaults, toGateway), e.takeFaults(toGateway, "")...) {
 		if f.Kind == Latency {
 			if !sleep(r.Context(), f.D) {
 				return
@@ -190,7 +190,7 @@ func (e *Emulator) relay(w http.ResponseWriter, r *http.Request, m *method, pair
 	}
 	upstream = append(upstream, '}')
 	wx := &buffered{ResponseWriter: w, header: http.Header{}}
-	faults = append(faults, e.takeFaults(toAnalysis)...)
+	faults = append(faults, e.takeFaults(toAnalysis, e.cfg.AppID)...)
 	if !e.inject(wx, r, faults) {
 		e.answer(wx, r, m, e.cfg.AppID, upstream, faults)
 	}

@@ -3,10 +3,12 @@ package handler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/wxanalysis/wxanalysis/cache"
 	"github.com/wxanalysis/wxanalysis/cloudcall"
 	"github.com/wxanalysis/wxanalysis/openapi"
+	"github.com/wxanalysis/wxanalysis/warehouse"
 	"github.com/wxanalysis/wxanalysis/wxcrypt"
 )
 
@@ -54,6 +57,7 @@ func (c *Config) readComponent(getenv func(string) string) {
 	c.ComponentSecret = strings.TrimSpace(getenv("WECHAT_COMPONENT_APPSECRET"))
 	c.ComponentToken = strings.TrimSpace(getenv("WECHAT_COMPONENT_TOKEN"))
 	c.ComponentAESKey = strings.TrimSpace(getenv("WECHAT_COMPONENT_AES_KEY"))
+	c.SyncAuthorizers = list(getenv("SYNC_AUTHORIZERS"))
 }
 
 // componentSettings are what WECHAT_TOKEN_MODE=component requires.
@@ -89,7 +93,8 @@ type componentState struct {
 }
 
 // setupComponent builds the per-authorizer state. shared is the store every
-// instance sees (CACHE_REDIS_URL), or nil.
+// instance sees (CACHE_REDIS_URL), or nil: then DATABASE_URL's wxa_shared
+// table is, if set, else this process's memory.
 func (h *Handler) setupComponent(hc *http.Client, shared *cache.Redis) error {
 	cfg := &h.cfg
 	cs := &componentState{tokenURL: cfg.TokenURL, hc: hc, clients: map[string]*openapi.Client{}, redis: shared,
@@ -98,9 +103,13 @@ func (h *Handler) setupComponent(hc *http.Client, shared *cache.Redis) error {
 	if cfg.Backoff > 0 {
 		cs.opts = append(cs.opts, openapi.WithRetries(openapi.DefaultMaxAttempts, cfg.Backoff))
 	}
-	cs.store = openapi.NewMemoryStore(h.now)
-	if shared != nil {
+	switch {
+	case shared != nil:
 		cs.store = shared.Values()
+	case cfg.DatabaseURL != "":
+		cs.store = dbShared{h}
+	default:
+		cs.store = openapi.NewMemoryStore(h.now)
 	}
 	if cfg.TokenMode == ModeComponent {
 		cs.comp = &openapi.Component{BaseURL: cfg.APIBase, AppID: cfg.ComponentAppID, Secret: cfg.ComponentSecret,
@@ -283,7 +292,16 @@ func (h *Handler) callAs(ctx context.Context, ev map[string]any, rec *record) (s
 	if e != nil || h.comp == nil {
 		return app, h.client, e
 	}
+	rec.addWhose(app)
+	client, e := h.authorizerClient(ctx, app)
+	return app, client, e
+}
+
+// addWhose adds app to the authorizers the invocation's log line names,
+// each once, within 200 characters.
+func (rec *record) addWhose(app string) {
 	rec.mu.Lock()
+	defer rec.mu.Unlock()
 	switch rec.whose {
 	case "", app:
 		rec.whose = app
@@ -292,9 +310,33 @@ func (h *Handler) callAs(ctx context.Context, ev map[string]any, rec *record) (s
 			rec.whose += "," + app
 		}
 	}
-	rec.mu.Unlock()
-	client, e := h.authorizerClient(ctx, app)
-	return app, client, e
+}
+
+// checkSyncAuthorizers checks SYNC_AUTHORIZERS: AppIDs, each once, in the
+// per-authorizer modes only; required where the function cannot list the
+// authorizers itself (url mode with {appid}) and a sync is possible
+// (DATABASE_URL).
+func (c *Config) checkSyncAuthorizers() []error {
+	var errs []error
+	if len(c.SyncAuthorizers) > 0 && !c.perAuthorizer() {
+		return []error{settingError("SYNC_AUTHORIZERS", "applies only to a third-party platform's authorizers: WECHAT_TOKEN_MODE=component, "+
+			"or url with a WECHAT_TOKEN_URL holding "+AppIDPlaceholder+"; a sync of the function's own Mini Program needs no list")}
+	}
+	for i, app := range c.SyncAuthorizers {
+		switch {
+		case !appIDPattern.MatchString(app):
+			errs = append(errs, &SettingError{Setting: "SYNC_AUTHORIZERS", Rule: fmt.Sprintf(
+				": entry %d is not a Mini Program's AppID (wx followed by 8 to 30 letters and digits); separate AppIDs with commas", i+1)})
+		case slices.Index(c.SyncAuthorizers, app) < i:
+			errs = append(errs, &SettingError{Setting: "SYNC_AUTHORIZERS", Rule: fmt.Sprintf(
+				": entry %d repeats entry %d", i+1, slices.Index(c.SyncAuthorizers, app)+1)})
+		}
+	}
+	if len(c.SyncAuthorizers) == 0 && c.DatabaseURL != "" && c.TokenMode == ModeURL && c.perAuthorizer() {
+		errs = append(errs, settingError("SYNC_AUTHORIZERS", "is required with DATABASE_URL and a WECHAT_TOKEN_URL holding "+AppIDPlaceholder+
+			": only the token service knows the authorizers, so list the AppIDs sync covers, separated by commas"))
+	}
+	return errs
 }
 
 // scopeOf is the cache scope of a call reading app's data: per authorizer
@@ -305,3 +347,51 @@ func (h *Handler) scopeOf(app string, cenv *cloudcall.Env, env map[string]string
 	}
 	return h.scope(cenv, env)
 }
+
+// dbShared is the warehouse's wxa_shared table as the platform's shared
+// store, when there is no Redis: the database is opened on first use, as
+// for a sync, and retried as serving does after a failure (the ticket then
+// cannot be read, and a push is answered 503 so that WeChat sends it again).
+type dbShared struct{ h *Handler }
+
+func (d dbShared) shared(ctx context.Context) (*warehouse.Shared, error) {
+	st, err := d.h.store(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	return st.Shared(), nil
+}
+
+func (d dbShared) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	sh, err := d.shared(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	return sh.Get(ctx, key)
+}
+
+func (d dbShared) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	sh, err := d.shared(ctx)
+	if err != nil {
+		return err
+	}
+	return sh.Set(ctx, key, value, ttl)
+}
+
+func (d dbShared) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	sh, err := d.shared(ctx)
+	if err != nil {
+		return false, err
+	}
+	return sh.SetNX(ctx, key, value, ttl)
+}
+
+func (d dbShared) Del(ctx context.Context, key string) error {
+	sh, err := d.shared(ctx)
+	if err != nil {
+		return err
+	}
+	return sh.Del(ctx, key)
+}
+
+var _ openapi.SharedStore = dbShared{}

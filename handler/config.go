@@ -38,7 +38,7 @@ var EnvVars = []string{
 	"WECHAT_API_BASE", "WECHAT_TOKEN_FILE", "ADMIN_OPENIDS", "ADMIN_UIDS", "ALLOW_ANY_CALLER", "ALLOWED_APIS",
 	"HTTP_API_KEYS", "LOG_LEVEL", "CACHE_TTL", "CACHE_MAX_BYTES", "CACHE_REDIS_URL", "SERIES_CONCURRENCY",
 	"HTTP_TIMEOUT", "WECHAT_CLOUDRUN", "DATABASE_URL", "SYNC_SINCE",
-	"WECHAT_COMPONENT_APPID", "WECHAT_COMPONENT_APPSECRET", "WECHAT_COMPONENT_TOKEN", "WECHAT_COMPONENT_AES_KEY", // component.go
+	"WECHAT_COMPONENT_APPID", "WECHAT_COMPONENT_APPSECRET", "WECHAT_COMPONENT_TOKEN", "WECHAT_COMPONENT_AES_KEY", "SYNC_AUTHORIZERS", // component.go
 }
 
 // PlatformVars are the variables the function reads that the platform sets,
@@ -88,6 +88,9 @@ type Config struct {
 	ComponentSecret string // WECHAT_COMPONENT_APPSECRET
 	ComponentToken  string // WECHAT_COMPONENT_TOKEN: the push's message verification token
 	ComponentAESKey string // WECHAT_COMPONENT_AES_KEY: the push's 43-character EncodingAESKey
+	// SyncAuthorizers (SYNC_AUTHORIZERS, comma-separated AppIDs) are the
+	// authorizers sync covers; empty: all of them (component mode).
+	SyncAuthorizers []string
 
 	HTTPClient *http.Client                      // nil: openapi.DefaultHTTPClient()
 	Logger     *slog.Logger                      // nil: JSON lines on stdout, which SCF ships to CLS

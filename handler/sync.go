@@ -33,15 +33,23 @@ func timerSync(ev map[string]any) map[string]any {
 	return map[string]any{"action": "sync"}
 }
 
-// A syncJob is one period to fetch and store.
+// A syncJob is one period to fetch and store, for its run's AppID.
 type syncJob struct {
-	m openapi.Method
-	p warehouse.Period
+	m   openapi.Method
+	p   warehouse.Period
+	run *syncRun
 }
 
-// syncRun is one sync's progress, shared by its workers.
+// syncRun is one AppID's part of a sync: the function's own, or one
+// authorizer's in the per-authorizer modes. Its counts are guarded by the
+// sync's lock (all.mu).
 type syncRun struct {
-	mu        sync.Mutex
+	all    *syncAll
+	app    string
+	client *openapi.Client // calls as app: its own token, its own quota
+	since  time.Time       // Claim's: the start of the earliest sync of app still running
+	jobs   []syncJob
+
 	fetched   int // upstream requests sent
 	stored    int // periods written
 	final     int // of them, final
@@ -49,17 +57,26 @@ type syncRun struct {
 	remaining int // not reached: the deadline, the quota, or another sync has it
 	skipped   int // already final in the database
 	stopped   string
+	stopMsg   string // why, in WeChat's words explained, for an authorizer
 	reasons   []string
-	fatal     *openapi.Error // ends the run: a mini game, the database lost
 }
 
-// maxReasons bounds the failures a sync's result quotes.
+// syncAll is one sync over every AppID it covers, shared by its workers.
+type syncAll struct {
+	mu      sync.Mutex
+	runs    []*syncRun
+	perApp  bool           // the per-authorizer modes: the answer breaks the counts down by authorizer
+	stopped string         // what stopped every run: the deadline, the database, the platform
+	fatal   *openapi.Error // ends the sync: a mini game, the database lost, the platform refused
+}
+
+// maxReasons bounds the failures a sync's result quotes (per authorizer).
 const maxReasons = 5
 
 func (r *syncRun) add(f func(r *syncRun)) {
-	r.mu.Lock()
+	r.all.mu.Lock()
 	f(r)
-	r.mu.Unlock()
+	r.all.mu.Unlock()
 }
 
 func (r *syncRun) reason(j *syncJob, msg string) {
@@ -68,13 +85,25 @@ func (r *syncRun) reason(j *syncJob, msg string) {
 	}
 }
 
-// stop ends the run for reason: no new period starts.
-func (r *syncRun) stop(reason string, fatal *openapi.Error) {
+// stop ends the run for reason: no new period of it starts. In the
+// per-authorizer modes the others carry on; otherwise it is the only run,
+// and the sync stops. Callers hold all.mu.
+func (r *syncRun) stop(reason, msg string) {
 	if r.stopped == "" {
-		r.stopped = reason
+		r.stopped, r.stopMsg = reason, msg
 	}
-	if fatal != nil && r.fatal == nil {
-		r.fatal = fatal
+	if !r.all.perApp {
+		r.all.stop(reason, nil)
+	}
+}
+
+// stop ends every run for reason: no new period starts. Callers hold mu.
+func (a *syncAll) stop(reason string, fatal *openapi.Error) {
+	if a.stopped == "" {
+		a.stopped = reason
+	}
+	if fatal != nil && a.fatal == nil {
+		a.fatal = fatal
 	}
 }
 
@@ -83,8 +112,24 @@ func (r *syncRun) stop(reason string, fatal *openapi.Error) {
 // each. It stops starting periods before the deadline, on a quota error, on
 // a mini game's 61502 and when the database fails; a period that fails on
 // its own is pending, and the next run tries it again.
+//
+// In the per-authorizer modes it covers every authorizer (the event's
+// authorizerAppid, else SYNC_AUTHORIZERS, else the platform's list), each
+// through its own client: their periods are taken in turn, one of each, so
+// that they share the deadline and SERIES_CONCURRENCY fairly, and what
+// stops one authorizer (its quota, its permissions, its authorization, a
+// mini game) leaves the others running.
 func (h *Handler) sync(ctx context.Context, ev map[string]any, env map[string]string, caller Caller, rec *record) ([]byte, *openapi.Error) {
 	rec.action = "sync"
+	var named string
+	if h.comp != nil {
+		if _, ok := ev[AuthorizerKey]; ok {
+			var e *openapi.Error
+			if named, e = h.whose(ev); e != nil {
+				return nil, openapi.NewActionError("sync", e.Code, e.Msg)
+			}
+		}
+	}
 	if msg := unknownKey(ev, "sync"); msg != "" {
 		return nil, actionError("sync", msg)
 	}
@@ -97,7 +142,7 @@ func (h *Handler) sync(ctx context.Context, ev map[string]any, env map[string]st
 			"system args error: DATABASE_URL is not set: sync writes to a database (postgres://, mysql:// or sqlite:)")
 	}
 	cenv, _ := cloudcall.FromContext(ctx)
-	app, e := h.appID("", cenv, env)
+	apps, e := h.syncApps(ctx, named, cenv, env)
 	if e != nil {
 		return nil, openapi.NewActionError("sync", e.Code, e.Msg)
 	}
@@ -111,20 +156,67 @@ func (h *Handler) sync(ctx context.Context, ev map[string]any, env map[string]st
 		return nil, openapi.NewActionError("sync", openapi.CodeInternal, "system error: "+err.Error()+"; nothing was fetched")
 	}
 	start := h.now()
-	finals, err := st.FinalPeriods(ctx, app)
-	if err != nil {
-		return nil, openapi.NewActionError("sync", openapi.CodeInternal, "system error: "+err.Error()+"; nothing was fetched")
+	all := &syncAll{perApp: h.comp != nil}
+	for _, app := range apps {
+		run := &syncRun{all: all, app: app, client: h.client}
+		all.runs = append(all.runs, run)
+		if h.comp != nil {
+			rec.addWhose(app)
+			var e *openapi.Error
+			if run.client, e = h.authorizerClient(ctx, app); e != nil {
+				h.authorizerStopped(run, h.explain(app, e))
+				continue
+			}
+		}
+		finals, err := st.FinalPeriods(ctx, app)
+		if err != nil {
+			return nil, openapi.NewActionError("sync", openapi.CodeInternal, "system error: "+err.Error()+"; nothing was fetched")
+		}
+		run.jobs = h.plan(run, start, finals)
+		rec.items += len(run.jobs)
 	}
-	run := &syncRun{}
-	jobs := h.plan(app, start, finals, run)
-	rec.items = len(jobs)
-	h.runSync(ctx, st, jobs, start, cenv, env, run)
-	rec.add(openapi.CallStats{Attempts: run.fetched}, "")
-	out := run.result(app)
-	if run.fatal != nil {
-		rec.fail(openapi.NewActionError("sync", run.fatal.Code, run.fatal.Msg))
+	if all.fatal == nil {
+		h.runSync(ctx, st, all, start, cenv, env)
+	}
+	fetched := 0
+	for _, r := range all.runs {
+		fetched += r.fetched
+	}
+	rec.add(openapi.CallStats{Attempts: fetched}, "")
+	out := all.result()
+	if all.fatal != nil {
+		rec.fail(openapi.NewActionError("sync", all.fatal.Code, all.fatal.Msg))
 	}
 	return out, nil
+}
+
+// syncApps lists the AppIDs a sync covers: the function's own (WECHAT_APPID,
+// or the cloud invocation's); in the per-authorizer modes named (the
+// event's authorizerAppid) if given, else SYNC_AUTHORIZERS, else every
+// authorizer of the platform.
+func (h *Handler) syncApps(ctx context.Context, named string, cenv *cloudcall.Env, env map[string]string) ([]string, *openapi.Error) {
+	switch {
+	case h.comp == nil:
+		app, e := h.appID("", cenv, env)
+		if e != nil {
+			return nil, e
+		}
+		return []string{app}, nil
+	case named != "":
+		return []string{named}, nil
+	case len(h.cfg.SyncAuthorizers) > 0:
+		return h.cfg.SyncAuthorizers, nil
+	}
+	apps, err := h.Authorizers(ctx)
+	if err != nil {
+		e := openapi.AsError(err)
+		return nil, &openapi.Error{Code: e.Code, Msg: e.Msg + "; the list of authorizers to sync could not be read, nothing was fetched"}
+	}
+	if apps == nil && h.comp.comp == nil {
+		// url mode: checkSyncAuthorizers requires the list with DATABASE_URL.
+		return nil, &openapi.Error{Code: openapi.CodeConfig, Msg: "system args error: SYNC_AUTHORIZERS is not set: with a WECHAT_TOKEN_URL holding {appid}, list the AppIDs sync covers, or name one in authorizerAppid"}
+	}
+	return apps, nil
 }
 
 // syncSince is the first day sync fetches at now.
@@ -140,7 +232,8 @@ func (h *Handler) syncSince(now time.Time) time.Time {
 // published, and the last 1, 7 and 30 days' portraits; without those the
 // database holds as final; most recent first, so that a run cut short has
 // done the newest and the next one carries on back.
-func (h *Handler) plan(app string, now time.Time, finals map[warehouse.Period]bool, run *syncRun) []syncJob {
+func (h *Handler) plan(run *syncRun, now time.Time, finals map[warehouse.Period]bool) []syncJob {
+	app := run.app
 	since := h.syncSince(now)
 	yesterday := openapi.Today(now).AddDate(0, 0, -1)
 	var jobs []syncJob
@@ -169,13 +262,13 @@ func (h *Handler) plan(app string, now time.Time, finals map[warehouse.Period]bo
 			continue // cannot happen: the range is aligned above
 		}
 		for _, p := range periods {
-			jobs = append(jobs, syncJob{m: m, p: warehouse.Period{AppID: app, Method: m.Name, BeginDate: p[0], EndDate: p[1]}})
+			jobs = append(jobs, syncJob{m: m, run: run, p: warehouse.Period{AppID: app, Method: m.Name, BeginDate: p[0], EndDate: p[1]}})
 		}
 	}
 	portrait, _ := openapi.Lookup("getUserPortrait")
 	for _, days := range []int{1, 7, 30} {
 		b := yesterday.AddDate(0, 0, 1-days)
-		jobs = append(jobs, syncJob{m: portrait, p: warehouse.Period{AppID: app, Method: portrait.Name,
+		jobs = append(jobs, syncJob{m: portrait, run: run, p: warehouse.Period{AppID: app, Method: portrait.Name,
 			BeginDate: b.Format(openapi.DateLayout), EndDate: yesterday.Format(openapi.DateLayout)}})
 	}
 	kept := jobs[:0]
@@ -201,10 +294,32 @@ func syncReserve(ctx context.Context) time.Duration {
 	return min(2*time.Second, time.Until(dl)/5)
 }
 
-// runSync fetches and stores jobs, at most SERIES_CONCURRENCY at once, as
-// batch and series do.
-func (h *Handler) runSync(ctx context.Context, st *warehouse.Store, jobs []syncJob, start time.Time,
-	cenv *cloudcall.Env, env map[string]string, run *syncRun) {
+// interleave orders the runs' jobs round-robin: the first of each run,
+// then the second of each, and so on; each run's own order (most recent
+// first) is kept. Every run thus has its newest periods done first and an
+// equal share of a sync cut short by the deadline.
+func interleave(runs []*syncRun) []*syncJob {
+	var out []*syncJob
+	for i := 0; ; i++ {
+		more := false
+		for _, r := range runs {
+			if i < len(r.jobs) {
+				out = append(out, &r.jobs[i])
+				more = true
+			}
+		}
+		if !more {
+			return out
+		}
+	}
+}
+
+// runSync fetches and stores the runs' jobs, taken in turn across runs, at
+// most SERIES_CONCURRENCY at once over all of them, as batch and series do.
+// A stopped run's jobs are passed over (remaining); the deadline and the
+// database stop them all.
+func (h *Handler) runSync(ctx context.Context, st *warehouse.Store, all *syncAll, start time.Time,
+	cenv *cloudcall.Env, env map[string]string) {
 	owner := h.syncOwner()
 	expiry := start.Add(15 * time.Minute)
 	startCtx := ctx
@@ -214,44 +329,65 @@ func (h *Handler) runSync(ctx context.Context, st *warehouse.Store, jobs []syncJ
 		startCtx, cancel = context.WithDeadline(ctx, dl.Add(-syncReserve(ctx)))
 		defer cancel()
 	}
-	if len(jobs) == 0 {
-		return
+	for _, r := range all.runs {
+		if len(r.jobs) == 0 || r.stopped != "" {
+			continue
+		}
+		since, err := st.BeginRun(ctx, r.app, owner, start, expiry)
+		if err != nil {
+			for _, r := range all.runs {
+				r.remaining += len(r.jobs)
+			}
+			all.stop("database", dbFailure(err))
+			return
+		}
+		r.since = since
+		defer st.EndRun(context.WithoutCancel(ctx), r.app, owner)
 	}
-	app := jobs[0].p.AppID
-	since, err := st.BeginRun(ctx, app, owner, start, expiry)
-	if err != nil {
-		run.add(func(r *syncRun) { r.remaining += len(jobs); r.stop("database", dbFailure(err)) })
-		return
-	}
-	defer st.EndRun(context.WithoutCancel(ctx), app, owner)
+	queue := interleave(all.runs)
 	sem := make(chan struct{}, h.cfg.Concurrency)
 	var wg sync.WaitGroup
-	for i := range jobs {
+	for i, j := range queue {
+		all.mu.Lock()
+		passed := all.stopped == "" && j.run.stopped != ""
+		if passed {
+			j.run.remaining++ // its authorizer stopped; the others carry on
+		}
+		all.mu.Unlock()
+		if passed {
+			continue
+		}
 		acquired := false
 		select {
 		case sem <- struct{}{}:
 			acquired = true
 		case <-startCtx.Done():
 		}
-		run.mu.Lock()
-		stopped := run.stopped != ""
-		if !stopped && expired(startCtx) {
-			run.stop("deadline", nil)
-			stopped = true
+		all.mu.Lock()
+		if all.stopped == "" && expired(startCtx) {
+			all.stop("deadline", nil)
 		}
+		stopped, passed := all.stopped != "", j.run.stopped != ""
 		if stopped {
-			run.remaining += len(jobs) - i
+			for _, rest := range queue[i:] {
+				rest.run.remaining++
+			}
+		} else if passed {
+			j.run.remaining++
 		}
-		run.mu.Unlock()
-		if stopped {
+		all.mu.Unlock()
+		if stopped || passed {
 			if acquired {
 				<-sem
 			}
-			break
+			if stopped {
+				break
+			}
+			continue
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			h.syncOne(ctx, st, &jobs[i], owner, expiry, since, cenv, env, run)
+			h.syncOne(ctx, st, j, owner, expiry, cenv, env)
 		})
 	}
 	wg.Wait()
@@ -271,12 +407,14 @@ func (h *Handler) syncOwner() string {
 	return h.wh.owner
 }
 
-// syncOne fetches and stores one period, unless another sync has it.
-func (h *Handler) syncOne(ctx context.Context, st *warehouse.Store, j *syncJob, owner string, expiry, since time.Time,
-	cenv *cloudcall.Env, env map[string]string, run *syncRun) {
-	ok, err := st.Claim(ctx, j.p, owner, expiry, since)
+// syncOne fetches and stores one period, unless another sync has it,
+// through its run's client.
+func (h *Handler) syncOne(ctx context.Context, st *warehouse.Store, j *syncJob, owner string, expiry time.Time,
+	cenv *cloudcall.Env, env map[string]string) {
+	run := j.run
+	ok, err := st.Claim(ctx, j.p, owner, expiry, run.since)
 	if err != nil {
-		run.add(func(r *syncRun) { r.remaining++; r.stop("database", dbFailure(err)) })
+		run.add(func(r *syncRun) { r.remaining++; r.all.stop("database", dbFailure(err)) })
 		return
 	}
 	if !ok {
@@ -291,7 +429,7 @@ func (h *Handler) syncOne(ctx context.Context, st *warehouse.Store, j *syncJob, 
 	}
 	params, e := decodeParams(&j.m, map[string]any{"action": j.m.Name, "beginDate": j.p.BeginDate, "endDate": j.p.EndDate})
 	if e == nil {
-		e = openapi.AsError(h.client.Check(&j.m, params))
+		e = openapi.AsError(run.client.Check(&j.m, params))
 	}
 	var body []byte
 	if e == nil {
@@ -306,11 +444,11 @@ func (h *Handler) syncOne(ctx context.Context, st *warehouse.Store, j *syncJob, 
 	}
 	asked := h.now()
 	var stats openapi.CallStats
-	raw, result, err := h.client.CallRaw(openapi.WithStats(ctx, &stats), &j.m, body)
+	raw, result, err := run.client.CallRaw(openapi.WithStats(ctx, &stats), &j.m, body)
 	run.add(func(r *syncRun) { r.fetched += stats.Attempts })
 	if err != nil {
 		release()
-		h.syncFailed(ctx, j, openapi.AsError(err), run)
+		h.syncFailed(ctx, j, openapi.AsError(err))
 		return
 	}
 	a, err := warehouse.Decode(j.p, raw)
@@ -332,7 +470,7 @@ func (h *Handler) syncOne(ctx context.Context, st *warehouse.Store, j *syncJob, 
 		return
 	case err != nil:
 		release()
-		run.add(func(r *syncRun) { r.remaining++; r.stop("database", dbFailure(err)) })
+		run.add(func(r *syncRun) { r.remaining++; r.all.stop("database", dbFailure(err)) })
 		return
 	}
 	run.add(func(r *syncRun) {
@@ -341,24 +479,70 @@ func (h *Handler) syncOne(ctx context.Context, st *warehouse.Store, j *syncJob, 
 			r.final++
 		}
 	})
-	// The answer cache gets it too: a call for it next is a hit.
-	h.cache.Put(ctx, cache.Key(h.scope(cenv, env), j.m.Name, body), j.m.Name, j.p.BeginDate, j.p.EndDate, result)
+	// The answer cache gets it too, in the AppID's scope: a call for it next is a hit.
+	h.cache.Put(ctx, cache.Key(h.scopeOf(run.app, cenv, env), j.m.Name, body), j.m.Name, j.p.BeginDate, j.p.EndDate, result)
+}
+
+// authorizerStops are the errcodes that stop one authorizer's part of a
+// sync, and the word its answer gives: every further period of it would
+// fail alike, and the other authorizers are not concerned.
+var authorizerStops = map[int]string{
+	openapi.CodeQuotaExhausted:  "quota",
+	45011:                       "quota",
+	openapi.CodeAPIUnauthorized: "permission",
+	openapi.CodeNotAuthorized:   "unauthorized",
+	openapi.CodeRefreshInvalid:  "unauthorized",
+	openapi.CodeGameNoData:      "game",
+}
+
+// platformStops are the errcodes that concern the platform itself, not an
+// authorizer: no authorizer can be read, and the sync ends with the error.
+var platformStops = map[int]bool{openapi.CodeIPNotAllowed: true, openapi.CodeTicketExpired: true, openapi.CodeTicketInvalid: true}
+
+// authorizerStopped stops run for e, which its client's token or a call
+// answered: its authorizer alone, unless e concerns the whole platform.
+// Callers do not hold all.mu.
+func (h *Handler) authorizerStopped(run *syncRun, e *openapi.Error) {
+	run.add(func(r *syncRun) { h.stopFor(r, e) })
+}
+
+// stopFor is authorizerStopped with all.mu held.
+func (h *Handler) stopFor(r *syncRun, e *openapi.Error) {
+	if platformStops[e.Code] && h.comp != nil {
+		r.all.stop("platform", e)
+		return
+	}
+	word, ok := authorizerStops[e.Code]
+	if !ok {
+		r.stop("error", strconv.Itoa(e.Code)+" "+e.ErrMsg())
+		return
+	}
+	r.stop(word, e.ErrMsg())
 }
 
 // syncFailed sorts an upstream failure: a quota stops the run, a mini game
 // ends it, the deadline leaves the period for the next run, anything else
-// makes it pending.
-func (h *Handler) syncFailed(ctx context.Context, j *syncJob, e *openapi.Error, run *syncRun) {
-	run.mu.Lock()
-	defer run.mu.Unlock()
+// makes it pending. In the per-authorizer modes what concerns one
+// authorizer (its quota, its permission, its authorization, a mini game)
+// stops that authorizer alone; what concerns the platform (61004, 61005,
+// 61006) ends the sync.
+func (h *Handler) syncFailed(ctx context.Context, j *syncJob, e *openapi.Error) {
+	run := j.run
+	e = h.explain(run.app, e)
+	run.all.mu.Lock()
+	defer run.all.mu.Unlock()
+	_, stops := authorizerStops[e.Code]
 	switch {
+	case e.Code == openapi.CodeGameNoData && h.comp == nil:
+		run.remaining++
+		run.all.stop("game", &openapi.Error{Code: e.Code, Msg: "this AppID is a mini game: WeChat's analysis API does not serve mini games (61502), so there is nothing to sync"})
 	case e.Code == openapi.CodeQuotaExhausted || e.Code == 45011:
 		run.remaining++
-		run.stop("quota", nil)
+		run.stop("quota", e.ErrMsg())
 		run.reason(j, e.ErrMsg())
-	case e.Code == openapi.CodeGameNoData:
+	case h.comp != nil && (stops || platformStops[e.Code]):
 		run.remaining++
-		run.stop("game", &openapi.Error{Code: e.Code, Msg: "this AppID is a mini game: WeChat's analysis API does not serve mini games (61502), so there is nothing to sync"})
+		h.stopFor(run, e)
 	case e.Code == openapi.CodeTimeout || ctx.Err() != nil:
 		run.remaining++
 	default:
@@ -372,44 +556,110 @@ func dbFailure(err error) *openapi.Error {
 		"); every period written before is whole, and the next run carries on"}
 }
 
-// result is the sync's answer: errCode 0 "sync:ok" unless a mini game or
-// the database ended it, and the counts either way.
-func (r *syncRun) result(app string) []byte {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	b := make([]byte, 0, 256)
-	b = append(b, `{"errCode":`...)
-	if r.fatal != nil {
-		b = strconv.AppendInt(b, int64(r.fatal.Code), 10)
-		b = append(b, `,"errMsg":`...)
-		b = append(b, quoteJSON("sync:fail "+r.fatal.Msg)...)
-	} else {
-		b = append(b, `0,"errMsg":"sync:ok"`...)
-	}
-	b = append(b, `,"appid":`...)
-	b = append(b, quoteJSON(app)...)
-	for _, f := range []struct {
+// counts are a sync's numbers, in its answer's order.
+func (r *syncRun) counts() []struct {
+	k string
+	v int
+} {
+	return []struct {
 		k string
 		v int
 	}{{"fetched", r.fetched}, {"stored", r.stored}, {"final", r.final}, {"pending", r.pending},
-		{"remaining", r.remaining}, {"skipped", r.skipped}} {
+		{"remaining", r.remaining}, {"skipped", r.skipped}}
+}
+
+func appendCounts(b []byte, r *syncRun) []byte {
+	for _, f := range r.counts() {
 		b = append(b, `,"`...)
 		b = append(b, f.k...)
 		b = append(b, `":`...)
 		b = strconv.AppendInt(b, int64(f.v), 10)
 	}
-	if r.stopped != "" {
-		b = append(b, `,"stopped":`...)
-		b = append(b, quoteJSON(r.stopped)...)
-	}
-	b = append(b, `,"errors":[`...)
-	for i, s := range r.reasons {
+	return b
+}
+
+func appendStrings(b []byte, key string, list []string) []byte {
+	b = append(b, `,"`...)
+	b = append(b, key...)
+	b = append(b, `":[`...)
+	for i, s := range list {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, quoteJSON(s)...)
 	}
-	return append(b, "]}"...)
+	return append(b, ']')
+}
+
+// result is the sync's answer: errCode 0 "sync:ok" unless a mini game, the
+// database or the platform ended it, and the counts either way: the
+// function's AppID's, or in the per-authorizer modes their sums, then one
+// entry per authorizer.
+func (a *syncAll) result() []byte {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	total := &syncRun{app: ""}
+	var reasons []string
+	for _, r := range a.runs {
+		total.fetched += r.fetched
+		total.stored += r.stored
+		total.final += r.final
+		total.pending += r.pending
+		total.remaining += r.remaining
+		total.skipped += r.skipped
+		if !a.perApp {
+			total.app, reasons = r.app, r.reasons
+			continue
+		}
+		if r.stopMsg != "" && len(reasons) < maxReasons {
+			reasons = append(reasons, r.app+": stopped: "+r.stopMsg)
+		}
+		for _, s := range r.reasons {
+			if len(reasons) < maxReasons {
+				reasons = append(reasons, r.app+": "+s)
+			}
+		}
+	}
+	b := make([]byte, 0, 256+160*len(a.runs))
+	b = append(b, `{"errCode":`...)
+	if a.fatal != nil {
+		b = strconv.AppendInt(b, int64(a.fatal.Code), 10)
+		b = append(b, `,"errMsg":`...)
+		b = append(b, quoteJSON("sync:fail "+a.fatal.Msg)...)
+	} else {
+		b = append(b, `0,"errMsg":"sync:ok"`...)
+	}
+	if !a.perApp {
+		b = append(b, `,"appid":`...)
+		b = append(b, quoteJSON(total.app)...)
+	}
+	b = appendCounts(b, total)
+	if a.stopped != "" {
+		b = append(b, `,"stopped":`...)
+		b = append(b, quoteJSON(a.stopped)...)
+	}
+	b = appendStrings(b, "errors", reasons)
+	if a.perApp {
+		b = append(b, `,"authorizers":[`...)
+		for i, r := range a.runs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"authorizerAppid":`...)
+			b = append(b, quoteJSON(r.app)...)
+			b = appendCounts(b, r)
+			if r.stopped != "" {
+				b = append(b, `,"stopped":`...)
+				b = append(b, quoteJSON(r.stopped)...)
+				b = append(b, `,"reason":`...)
+				b = append(b, quoteJSON(r.stopMsg)...)
+			}
+			b = appendStrings(b, "errors", r.reasons)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
 // quoteJSON is s as a JSON string.

@@ -35,6 +35,7 @@ func (c *Config) checkWarehouse() []error {
 				", so that every row names the Mini Program whose data it is"))
 		}
 	}
+	errs = append(errs, c.checkSyncAuthorizers()...)
 	if c.SyncSince != "" {
 		if _, err := time.ParseInLocation(openapi.DateLayout, c.SyncSince, openapi.CST); err != nil || len(c.SyncSince) != 8 {
 			errs = append(errs, settingError("SYNC_SINCE", "must be a yyyymmdd date, such as 20240101"))

@@ -1,0 +1,454 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/wxanalysis/wxanalysis/emulator"
+	"github.com/wxanalysis/wxanalysis/internal/pgtest"
+	"github.com/wxanalysis/wxanalysis/openapi"
+	"github.com/wxanalysis/wxanalysis/warehouse"
+)
+
+// authorizerSync is one authorizer's part of a sync's answer.
+type authorizerSync struct {
+	AuthorizerAppid string
+	Fetched         int
+	Stored          int
+	Final           int
+	Pending         int
+	Remaining       int
+	Skipped         int
+	Stopped         string
+	Reason          string
+	Errors          []string
+}
+
+// platformSync is a sync's answer in the per-authorizer modes.
+type platformSync struct {
+	syncAnswer
+	Authorizers []authorizerSync
+}
+
+func (p platformSync) of(t *testing.T, app string) authorizerSync {
+	t.Helper()
+	for _, a := range p.Authorizers {
+		if a.AuthorizerAppid == app {
+			return a
+		}
+	}
+	t.Fatalf("no entry for %s in %+v", app, p.Authorizers)
+	return authorizerSync{}
+}
+
+func postSync(t *testing.T, f *httpFunction, event string) (platformSync, string) {
+	t.Helper()
+	status, out := f.post(t, "/", event, bearer)
+	require.Equal(t, http.StatusOK, status, out)
+	var a platformSync
+	require.NoError(t, json.Unmarshal([]byte(out), &a), out)
+	return a, out
+}
+
+// ownData calls WeChat (an emulator) for app's data with app's own token,
+// as the Mini Program itself would: the raw answer.
+func ownData(t *testing.T, base string, a emulator.Authorizer, method, begin, end string) string {
+	t.Helper()
+	resp, err := http.Post(base+"/cgi-bin/stable_token", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"grant_type":"client_credential","appid":%q,"secret":%q}`, a.AppID, a.Secret)))
+	require.NoError(t, err)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	resp.Body.Close()
+	m, ok := openapi.Lookup(method)
+	require.True(t, ok)
+	resp, err = http.Post(base+m.Path+"?access_token="+tok.AccessToken, "application/json",
+		strings.NewReader(fmt.Sprintf(`{"begin_date":%q,"end_date":%q}`, begin, end)))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// componentSyncDays is how far back the platform's syncs go: every method,
+// a few weeks, quick.
+const componentSyncDays = 12
+
+// TestComponentSyncThroughBinary: the binary in HTTP mode as a third-party
+// platform, against the emulator, with a real database: a sync covers
+// every authorizer, each through its own token, its rows equal to its own
+// data and never another's; one authorizer's quota (45009) and another's
+// missing permission (48001) stop those two only; the next run resumes the
+// first; a sync may name one authorizer, and a timer covers all. No
+// secret in any answer or log line.
+func TestComponentSyncThroughBinary(t *testing.T) {
+	pg := pgtest.Start(t)
+	for _, st := range []struct{ name, url, bin string }{
+		{"postgres", pg.NewDatabase(t), buildFunction(t, runtime.GOOS, runtime.GOARCH)},
+		{"sqlite", "sqlite:" + filepath.Join(t.TempDir(), "w.db"), buildLocal(t)},
+	} {
+		t.Run(st.name, func(t *testing.T) {
+			auths := append(emulator.DefaultAuthorizers(), emulator.Authorizer{AppID: "wx00000000noperms", Secret: "own-secret-of-noperms",
+				RefreshToken: "refreshtoken@@@noperms-first", NoAnalysis: true})
+			const quota = 20
+			limited := auths[1].AppID
+			u := newUpstream(t, emulator.Config{Component: &emulator.Component{Authorizers: auths},
+				Faults: []emulator.Fault{{Kind: emulator.QuotaAfter, N: quota, AppID: limited}}})
+			// The reference: the same Mini Programs, each called with its own token.
+			ref := httptest.NewServer(emulator.New(emulator.Config{Component: &emulator.Component{Authorizers: auths}}))
+			t.Cleanup(ref.Close)
+			p := u.emu.Platform()
+			f := startHTTPBin(t, st.bin, "WECHAT_TOKEN_MODE=component", "WECHAT_COMPONENT_APPID="+p.AppID, "WECHAT_COMPONENT_APPSECRET="+p.Secret,
+				"WECHAT_COMPONENT_TOKEN="+p.Token, "WECHAT_COMPONENT_AES_KEY="+p.AESKey, "WECHAT_API_BASE="+u.srv.URL, "HTTP_API_KEYS="+apiKey,
+				"DATABASE_URL="+st.url, "SYNC_SINCE="+openapi.Today(time.Now()).AddDate(0, 0, -componentSyncDays).Format(openapi.DateLayout),
+				"HTTP_TIMEOUT=60s", "SERIES_CONCURRENCY=3")
+			push, err := u.emu.NewTicketPush("")
+			require.NoError(t, err)
+			status, body := pushTo(t, f, push)
+			require.Equal(t, http.StatusOK, status, body)
+			var answers []string
+
+			first, out := postSync(t, f, `{"action":"sync"}`)
+			answers = append(answers, out)
+			require.Equal(t, 0, first.ErrCode, out)
+			require.Len(t, first.Authorizers, 4, out)
+			for _, a := range []emulator.Authorizer{auths[0], auths[2]} {
+				got := first.of(t, a.AppID)
+				assert.Empty(t, got.Stopped, "%s carries on: %s", a.AppID, out)
+				assert.Zero(t, got.Remaining+got.Pending, out)
+				assert.Positive(t, got.Stored, out)
+			}
+			q := first.of(t, limited)
+			assert.Equal(t, "quota", q.Stopped, out)
+			assert.Equal(t, quota, q.Stored, "its first %d calls, then its quota: %s", quota, out)
+			assert.Positive(t, q.Remaining, out)
+			np := first.of(t, "wx00000000noperms")
+			assert.Equal(t, "permission", np.Stopped, out)
+			assert.Contains(t, np.Reason, "wx00000000noperms")
+			assert.Contains(t, np.Reason, "48001")
+			assert.Contains(t, np.Reason, "permission set 18")
+			assert.Zero(t, np.Stored)
+			assert.Empty(t, first.Stopped, "nothing stopped the whole sync: %s", out)
+			sum := 0
+			for _, a := range first.Authorizers {
+				sum += a.Stored
+			}
+			assert.Equal(t, sum, first.Stored, "the totals are the authorizers' sums")
+
+			// Each authorizer's rows are its own data, byte for byte what its
+			// own token reads, and no two are alike.
+			db := openStore(t, st.url)
+			rowsOf := func(app string) map[string]string {
+				rows, err := db.DB().Query(rebind(db, "SELECT method, begin_date, end_date, body FROM wxa_raw_answer WHERE appid = ? AND method IN ('getDailyVisitTrend', 'getWeeklyRetain', 'getVisitPage')"), app)
+				require.NoError(t, err)
+				defer rows.Close()
+				out := map[string]string{}
+				for rows.Next() {
+					var method, body string
+					var begin, end any
+					require.NoError(t, rows.Scan(&method, &begin, &end, &body))
+					out[method+" "+compactDate(begin)+" "+compactDate(end)] = body
+				}
+				require.NoError(t, rows.Err())
+				return out
+			}
+			seen := map[string]string{}
+			for _, a := range auths[:3] {
+				rows := rowsOf(a.AppID)
+				require.NotEmpty(t, rows, a.AppID)
+				for k, body := range rows {
+					parts := strings.Fields(k)
+					assert.Equal(t, ownData(t, ref.URL, a, parts[0], parts[1], parts[2]), body, "%s %s: its own data", a.AppID, k)
+					if other, ok := seen[k+body]; ok {
+						t.Errorf("%s and %s hold the same %s", a.AppID, other, k)
+					}
+					seen[k+body] = a.AppID
+				}
+			}
+			var apps []string
+			rows, err := db.DB().Query("SELECT DISTINCT appid FROM wxa_visit_trend ORDER BY appid")
+			require.NoError(t, err)
+			for rows.Next() {
+				var a string
+				require.NoError(t, rows.Scan(&a))
+				apps = append(apps, a)
+			}
+			rows.Close()
+			assert.Equal(t, []string{auths[0].AppID, auths[1].AppID, auths[2].AppID}, apps, "rows only for the authorizers read")
+
+			// The quota is back: the next run resumes the stopped authorizer,
+			// and fetches only what can still change of the others.
+			resp, err := http.Post(u.srv.URL+"/wxemu/faults", "text/plain", strings.NewReader(""))
+			require.NoError(t, err)
+			resp.Body.Close()
+			next, out := postSync(t, f, `{"Type":"Timer","TriggerName":"daily-sync","Time":"2024-05-01T03:30:00Z","Message":""}`)
+			answers = append(answers, out)
+			require.Equal(t, 0, next.ErrCode, out)
+			require.Len(t, next.Authorizers, 4, "a timer covers every authorizer: %s", out)
+			resumed := next.of(t, limited)
+			assert.Empty(t, resumed.Stopped, out)
+			assert.Zero(t, resumed.Remaining+resumed.Pending, out)
+			assert.Equal(t, q.Remaining+q.Stored-q.Final, resumed.Stored, "what the quota left, and what can still change: %s", out)
+			full := first.of(t, auths[0].AppID)
+			assert.Equal(t, full.Stored-full.Final, next.of(t, auths[0].AppID).Fetched, "only what can still change: %s", out)
+			count := func(app string) int {
+				var n int
+				require.NoError(t, db.DB().QueryRow(rebind(db, "SELECT COUNT(*) FROM wxa_raw_answer WHERE appid = ?"), app).Scan(&n))
+				return n
+			}
+			assert.Equal(t, count(auths[0].AppID), count(limited), "the resumed authorizer has every period")
+			assert.Equal(t, full.Stored, count(auths[0].AppID))
+
+			// One authorizer named: that one only.
+			one, out := postSync(t, f, fmt.Sprintf(`{"action":"sync","authorizerAppid":%q}`, auths[2].AppID))
+			answers = append(answers, out)
+			require.Len(t, one.Authorizers, 1, out)
+			assert.Equal(t, auths[2].AppID, one.Authorizers[0].AuthorizerAppid)
+			_, out = f.post(t, "/", `{"action":"sync","authorizerAppid":"merchant1"}`, bearer)
+			answers = append(answers, out)
+			assert.Contains(t, out, `"errCode":40097`)
+			assert.Contains(t, out, "authorizerAppid must be a Mini Program's AppID")
+
+			for _, s := range u.emu.Secrets() {
+				if s == "" {
+					continue
+				}
+				for _, a := range answers {
+					assert.NotContains(t, a, s)
+				}
+				assert.NotContains(t, f.logs.String(), s)
+			}
+			assert.NotContains(t, f.logs.String(), pgtest.Password)
+		})
+	}
+}
+
+// TestComponentSyncFairness: under a deadline that cuts the sync short,
+// the authorizers share it: their periods are taken in turn, so that each
+// has stored as many as the others, give or take what was in flight.
+func TestComponentSyncFairness(t *testing.T) {
+	pg := pgtest.Start(t)
+	u := newUpstream(t, emulator.Config{Component: &emulator.Component{}, Latency: 30 * time.Millisecond})
+	p := u.emu.Platform()
+	f := startHTTP(t, "WECHAT_TOKEN_MODE=component", "WECHAT_COMPONENT_APPID="+p.AppID, "WECHAT_COMPONENT_APPSECRET="+p.Secret,
+		"WECHAT_COMPONENT_TOKEN="+p.Token, "WECHAT_COMPONENT_AES_KEY="+p.AESKey, "WECHAT_API_BASE="+u.srv.URL, "HTTP_API_KEYS="+apiKey,
+		"DATABASE_URL="+pg.NewDatabase(t), "SYNC_SINCE="+since(), "HTTP_TIMEOUT=2s", "SERIES_CONCURRENCY=2")
+	require.NoError(t, u.emu.PushTicket(t.Context(), http.DefaultClient, f.url+"/wechat/component"))
+	a, out := postSync(t, f, `{"action":"sync"}`)
+	require.Equal(t, 0, a.ErrCode, out)
+	assert.Equal(t, "deadline", a.Stopped, out)
+	require.Len(t, a.Authorizers, 3)
+	lo, hi := a.Authorizers[0].Stored, a.Authorizers[0].Stored
+	for _, r := range a.Authorizers {
+		lo, hi = min(lo, r.Stored), max(hi, r.Stored)
+		assert.Positive(t, r.Remaining, out)
+	}
+	assert.Positive(t, lo, out)
+	assert.LessOrEqual(t, hi-lo, 2, "each authorizer's share, give or take SERIES_CONCURRENCY's in flight: %s", out)
+}
+
+// TestComponentSharedThroughDatabase: with no Redis, two instances on one
+// database share the ticket (pushed to one; the replay to the other is
+// refused), the component token and each authorizer's token: each fetched once.
+func TestComponentSharedThroughDatabase(t *testing.T) {
+	pg := pgtest.Start(t)
+	emu, env := platform(t)
+	env = append(env, "DATABASE_URL="+pg.NewDatabase(t))
+	a, b := startHTTP(t, env...), startHTTP(t, env...)
+	push, err := emu.NewTicketPush("")
+	require.NoError(t, err)
+	status, body := pushTo(t, a, push)
+	require.Equal(t, http.StatusOK, status, body)
+	status, body = pushTo(t, b, push)
+	assert.Equal(t, http.StatusBadRequest, status, "a replay to another instance is refused too: %s", body)
+
+	var wg sync.WaitGroup
+	for i, f := range []*httpFunction{b, a, b, a, a, b} {
+		wg.Go(func() {
+			app := emu.Platform().Authorizers[i%2].AppID
+			day := openapi.Today(time.Now()).AddDate(0, 0, -1-i).Format("20060102")
+			_, out := f.post(t, "/", fmt.Sprintf(`{"action":"getDailyVisitTrend","authorizerAppid":%q,"beginDate":%q,"endDate":%q}`, app, day, day), bearer)
+			assert.Contains(t, out, `"errCode":0`, "call %d", i)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, emu.ComponentTokenFetches(), "one component token for both instances")
+	assert.Equal(t, 2, emu.Requests("/cgi-bin/component/api_authorizer_token"), "one token per authorizer for both instances")
+	db := openStore(t, env[len(env)-1][len("DATABASE_URL="):])
+	var n int
+	require.NoError(t, db.DB().QueryRow("SELECT COUNT(*) FROM wxa_shared").Scan(&n))
+	assert.Positive(t, n, "kept in wxa_shared")
+	for _, s := range emu.Secrets() {
+		if s != "" {
+			assert.NotContains(t, a.logs.String(), s)
+			assert.NotContains(t, b.logs.String(), s)
+		}
+	}
+}
+
+// tokenService is a platform's own token service on loopback: GET
+// /token/{appid}?key=... answers that authorizer's token, which it gets
+// from WeChat (the emulator) with the authorizer's own AppSecret.
+type tokenService struct {
+	*httptest.Server
+	mu     sync.Mutex
+	issued []string
+	asked  map[string]int
+}
+
+const serviceKey = "token-service-key-0123456789"
+
+func newTokenService(t *testing.T, wechat string, auths []emulator.Authorizer) *tokenService {
+	s := &tokenService{asked: map[string]int{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		app := strings.TrimPrefix(r.URL.Path, "/token/")
+		if r.URL.Query().Get("key") != serviceKey {
+			http.Error(w, "bad key", http.StatusForbidden)
+			return
+		}
+		for _, a := range auths {
+			if a.AppID != app {
+				continue
+			}
+			resp, err := http.Post(wechat+"/cgi-bin/stable_token", "application/json",
+				strings.NewReader(fmt.Sprintf(`{"grant_type":"client_credential","appid":%q,"secret":%q}`, a.AppID, a.Secret)))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var tok struct {
+				AccessToken string `json:"access_token"`
+			}
+			json.Unmarshal(b, &tok)
+			s.mu.Lock()
+			s.issued = append(s.issued, tok.AccessToken)
+			s.asked[app]++
+			s.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(b)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"errcode":40013,"errmsg":"invalid appid"}`)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// TestURLModePerAuthorizerThroughBinary: WECHAT_TOKEN_URL with {appid},
+// through the binary in HTTP mode against the emulator and a token service
+// on loopback: each authorizer's answers equal the same calls made with its
+// own token, never another's; an AppID the service does not know is its
+// error; a sync covers SYNC_AUTHORIZERS, each one's rows its own; and the
+// service's key and the tokens appear nowhere.
+func TestURLModePerAuthorizerThroughBinary(t *testing.T) {
+	pg := pgtest.Start(t)
+	auths := emulator.DefaultAuthorizers()
+	emu := emulator.New(emulator.Config{Component: &emulator.Component{Authorizers: auths}})
+	wechat := httptest.NewServer(emu)
+	t.Cleanup(wechat.Close)
+	svc := newTokenService(t, wechat.URL, auths)
+	dbURL := pg.NewDatabase(t)
+	f := startHTTP(t, "WECHAT_TOKEN_MODE=url", "WECHAT_TOKEN_URL="+svc.URL+"/token/{appid}?key="+serviceKey,
+		"WECHAT_API_BASE="+wechat.URL, "HTTP_API_KEYS="+apiKey, "DATABASE_URL="+dbURL,
+		"SYNC_AUTHORIZERS="+auths[0].AppID+","+auths[2].AppID,
+		"SYNC_SINCE="+openapi.Today(time.Now()).AddDate(0, 0, -componentSyncDays).Format(openapi.DateLayout), "HTTP_TIMEOUT=60s")
+	begin, end := lastWeek()
+	day := openapi.Today(time.Now()).AddDate(0, 0, -2).Format("20060102")
+	var answers []string
+	seen := map[string]string{}
+	for _, a := range auths {
+		own := startFunction(t, "WECHAT_APPID="+a.AppID, "WECHAT_APPSECRET="+a.Secret, "WECHAT_API_BASE="+wechat.URL)
+		for _, ev := range []string{
+			fmt.Sprintf(`{"action":"getWeeklyRetain","beginDate":%q,"endDate":%q}`, begin, end),
+			fmt.Sprintf(`{"action":"getVisitPage","beginDate":%q,"endDate":%q}`, day, day),
+			fmt.Sprintf(`{"action":"getUserPortrait","beginDate":%q,"endDate":%q}`, day, day),
+		} {
+			want, err := own.Invoke([]byte(ev), invocation)
+			require.NoError(t, err)
+			require.Contains(t, string(want), `"errCode":0`)
+			named := strings.Replace(ev, "{", fmt.Sprintf(`{"authorizerAppid":%q,`, a.AppID), 1)
+			status, got := f.post(t, "/", named, bearer)
+			answers = append(answers, got)
+			require.Equal(t, http.StatusOK, status, got)
+			assert.Equal(t, string(want), got, "%s: the same as with its own token", named)
+			if other, ok := seen[got]; ok {
+				t.Errorf("%s answers what %s does: %s", a.AppID, other, ev)
+			}
+			seen[got] = a.AppID
+		}
+	}
+	_, out := f.post(t, "/", fmt.Sprintf(`{"action":"getWeeklyRetain","beginDate":%q,"endDate":%q}`, begin, end), bearer)
+	answers = append(answers, out)
+	assert.Contains(t, out, "authorizerAppid is required")
+	_, out = f.post(t, "/", fmt.Sprintf(`{"action":"getWeeklyRetain","authorizerAppid":"wx0000000notmine","beginDate":%q,"endDate":%q}`, begin, end), bearer)
+	answers = append(answers, out)
+	assert.Contains(t, out, `"errCode":40013`, "the token service's answer for an AppID it does not know")
+
+	a, out := postSync(t, f, `{"action":"sync"}`)
+	answers = append(answers, out)
+	require.Equal(t, 0, a.ErrCode, out)
+	require.Len(t, a.Authorizers, 2, "SYNC_AUTHORIZERS: %s", out)
+	db := openStore(t, dbURL)
+	for _, auth := range []emulator.Authorizer{auths[0], auths[2]} {
+		r := a.of(t, auth.AppID)
+		assert.Zero(t, r.Remaining+r.Pending, out)
+		var body string
+		require.NoError(t, db.DB().QueryRow("SELECT body FROM wxa_raw_answer WHERE appid = $1 AND method = 'getWeeklyRetain' ORDER BY begin_date DESC LIMIT 1", auth.AppID).Scan(&body))
+		assert.Equal(t, ownData(t, wechat.URL, auth, "getWeeklyRetain", begin, end), body, "%s's own rows", auth.AppID)
+	}
+	var n int
+	require.NoError(t, db.DB().QueryRow("SELECT COUNT(*) FROM wxa_raw_answer WHERE appid = $1", auths[1].AppID).Scan(&n))
+	assert.Zero(t, n, "an authorizer not listed is not synced")
+
+	svc.mu.Lock()
+	secrets := append([]string{serviceKey}, svc.issued...)
+	svc.mu.Unlock()
+	assert.Greater(t, len(secrets), 3)
+	for _, s := range append(secrets, emu.Secrets()...) {
+		if s == "" {
+			continue
+		}
+		for _, r := range answers {
+			assert.NotContains(t, r, s)
+		}
+		assert.NotContains(t, f.logs.String(), s)
+	}
+}
+
+func rebind(s *warehouse.Store, q string) string {
+	if s.Dialect() == warehouse.Postgres {
+		return strings.Replace(q, "?", "$1", 1)
+	}
+	return q
+}
+
+// compactDate reads a DATE column as yyyymmdd, whatever the driver gives.
+func compactDate(v any) string {
+	switch d := v.(type) {
+	case time.Time:
+		return d.Format("20060102")
+	case []byte:
+		return compactDate(string(d))
+	case string:
+		return strings.ReplaceAll(d[:min(len(d), 10)], "-", "")
+	}
+	return fmt.Sprint(v)
+}
