@@ -344,53 +344,25 @@ func (h *Handler) runSync(ctx context.Context, st *warehouse.Store, all *syncAll
 		r.since = since
 		defer st.EndRun(context.WithoutCancel(ctx), r.app, owner)
 	}
+	// The fan-out batch and series use: a period starts only before the
+	// reserve, and only while its authorizer and the sync go on; the rest
+	// are counted as remaining.
 	queue := interleave(all.runs)
-	sem := make(chan struct{}, h.cfg.Concurrency)
-	var wg sync.WaitGroup
-	for i, j := range queue {
-		all.mu.Lock()
-		passed := all.stopped == "" && j.run.stopped != ""
-		if passed {
-			j.run.remaining++ // its authorizer stopped; the others carry on
-		}
-		all.mu.Unlock()
-		if passed {
-			continue
-		}
-		acquired := false
-		select {
-		case sem <- struct{}{}:
-			acquired = true
-		case <-startCtx.Done():
-		}
+	each(len(queue), h.cfg.Concurrency, func(i int) {
+		j := queue[i]
 		all.mu.Lock()
 		if all.stopped == "" && expired(startCtx) {
 			all.stop("deadline", nil)
 		}
-		stopped, passed := all.stopped != "", j.run.stopped != ""
-		if stopped {
-			for _, rest := range queue[i:] {
-				rest.run.remaining++
-			}
-		} else if passed {
+		skip := all.stopped != "" || j.run.stopped != ""
+		if skip {
 			j.run.remaining++
 		}
 		all.mu.Unlock()
-		if stopped || passed {
-			if acquired {
-				<-sem
-			}
-			if stopped {
-				break
-			}
-			continue
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		if !skip {
 			h.syncOne(ctx, st, j, owner, expiry, cenv, env)
-		})
-	}
-	wg.Wait()
+		}
+	})
 }
 
 // syncOwner is this instance's name in the claims: one per process, and
