@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -358,4 +359,72 @@ func TestSyncUpstreamFaultsPending(t *testing.T) {
 	next := runSync(t, r.handler(nil), context.Background(), `{"action":"sync"}`)
 	assert.Zero(t, next.Pending, "%+v", next)
 	assert.Equal(t, syncJobs, r.count("wxa_raw_answer"))
+}
+
+// TestServingNeverWaitsOnASyncsOpen: while a sync waits to open a database
+// that accepts connections and never answers, a single call is answered
+// from upstream within its own lookup budget, not held behind the sync.
+func TestServingNeverWaitsOnASyncsOpen(t *testing.T) {
+	r := newSyncRig(t, emulator.Config{})
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	hangUp := func() {
+		silent.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	t.Cleanup(hangUp)
+	h := r.handler(func(c *handler.Config) {
+		c.DatabaseURL = "postgres://u:p@" + silent.Addr().String() + "/db?sslmode=disable"
+	})
+	syncCtx, stopSync := context.WithCancel(context.Background())
+	syncDone := make(chan struct{})
+	go func() {
+		defer close(syncDone)
+		_, _ = h.Invoke(syncCtx, []byte(`{"action":"sync"}`))
+	}()
+	t.Cleanup(func() {
+		stopSync()
+		hangUp() // a driver may not watch the context while it dials
+		select {
+		case <-syncDone:
+		case <-time.After(20 * time.Second):
+			t.Error("the sync did not end once cancelled")
+		}
+	})
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns) > 0
+	}, 10*time.Second, 5*time.Millisecond, "the sync is opening the database")
+
+	answered := make(chan []byte, 1)
+	go func() {
+		out, _ := h.Invoke(context.Background(), []byte(`{"action":"getDailySummary","beginDate":"20240510","endDate":"20240510"}`))
+		answered <- out
+	}()
+	select {
+	case out := <-answered:
+		assert.Contains(t, string(out), `"errCode":0`)
+	case <-time.After(20 * time.Second):
+		t.Fatal("a single call waited on the sync's open of the database")
+	}
 }

@@ -82,35 +82,71 @@ const storeRetry = 30 * time.Second
 // serving: a slow database costs a call this much, then upstream answers.
 const storeLookup = time.Second
 
+// storeOpen bounds opening the warehouse: connecting and migrating.
+const storeOpen = time.Minute
+
 // storeSlot is the warehouse, opened on first use (connected and migrated)
 // and kept for the process's life.
 type storeSlot struct {
 	mu       sync.Mutex
 	st       *warehouse.Store
+	opening  chan struct{} // closed when the open in flight ends; nil when none is
+	openErr  error         // the last open's failure
 	failedAt time.Time
 	owner    string     // the instance's name in the claims (syncOwner)
 	syncing  sync.Mutex // held by the running sync
 }
 
 // store returns the opened warehouse; for serving (sync false) not within
-// storeRetry of a failure.
+// storeRetry of a failure. One open runs at a time, on its own goroutine
+// and its own deadline (storeOpen): a caller waits for it only as long as
+// its own context lets it (serving: storeLookup), and leaving does not
+// cancel it, so a first migration slower than a serving call's budget still
+// completes.
 func (h *Handler) store(ctx context.Context, sync bool) (*warehouse.Store, error) {
 	s := &h.wh
+	s.mu.Lock()
+	if s.st != nil {
+		defer s.mu.Unlock()
+		return s.st, nil
+	}
+	wait := s.opening
+	if wait == nil {
+		if !sync && !s.failedAt.IsZero() && time.Since(s.failedAt) < storeRetry {
+			s.mu.Unlock()
+			return nil, errors.New("warehouse: not retried yet after a failure")
+		}
+		wait = make(chan struct{})
+		s.opening = wait
+		go h.openStore(context.WithoutCancel(ctx), wait)
+	}
+	s.mu.Unlock()
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.st != nil {
 		return s.st, nil
 	}
-	if !sync && !s.failedAt.IsZero() && time.Since(s.failedAt) < storeRetry {
-		return nil, errors.New("warehouse: not retried yet after a failure")
-	}
+	return nil, s.openErr
+}
+
+// openStore opens the warehouse for store, then closes done.
+func (h *Handler) openStore(ctx context.Context, done chan struct{}) {
+	ctx, cancel := context.WithTimeout(ctx, storeOpen)
+	defer cancel()
 	st, err := warehouse.Open(ctx, h.cfg.DatabaseURL, warehouse.Options{Now: h.now})
+	s := &h.wh
+	s.mu.Lock()
+	s.st, s.openErr, s.opening = st, err, nil
 	if err != nil {
 		s.failedAt = time.Now()
-		return nil, err
 	}
-	s.st = st
-	return st, nil
+	s.mu.Unlock()
+	close(done)
 }
 
 // fetch answers m for body: from the warehouse when it holds the period as
