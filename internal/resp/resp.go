@@ -315,7 +315,6 @@ type conn struct {
 	r   *bufio.Reader
 	w   *bufio.Writer
 	num []byte
-	err error // the first write error
 }
 
 // write buffers a command as a RESP array of bulk strings.
@@ -356,8 +355,24 @@ func (cn *conn) header(kind byte, n int) {
 
 func (cn *conn) flush() (any, error) { return nil, cn.w.Flush() }
 
-// read reads one reply; bulk strings and arrays above max are refused.
+// Limits on a reply besides Options.MaxReply. The cache reads strings and
+// arrays of two; a wider or deeper reply comes from a confused or hostile
+// server, and refusing it early keeps one reply from taking memory or stack.
+const (
+	maxArray = 1024 // elements of one array
+	maxDepth = 4    // arrays within arrays, the outermost included
+	slotSize = 16   // bytes an array element (an interface value) takes, counted against MaxReply
+)
+
+// read reads one reply. All it allocates, bulk and simple strings and array
+// elements alike, is counted against max before it is allocated.
 func (cn *conn) read(max int) (any, error) {
+	left := max
+	return cn.value(&left, 0)
+}
+
+// value reads one value within depth enclosing arrays, spending *left.
+func (cn *conn) value(left *int, depth int) (any, error) {
 	line, err := cn.line()
 	if err != nil {
 		return nil, err
@@ -367,8 +382,14 @@ func (cn *conn) read(max int) (any, error) {
 	}
 	switch line[0] {
 	case '+':
+		if err := spend(left, len(line)-1, "a simple string"); err != nil {
+			return nil, err
+		}
 		return []byte(line[1:]), nil
 	case '-':
+		if err := spend(left, len(line)-1, "an error"); err != nil {
+			return nil, err
+		}
 		return nil, &Error{Msg: string(line[1:])}
 	case ':':
 		n, err := strconv.ParseInt(string(line[1:]), 10, 64)
@@ -383,8 +404,9 @@ func (cn *conn) read(max int) (any, error) {
 			return nil, errors.New("resp: bad bulk length")
 		case n == -1:
 			return nil, Nil
-		case n > max:
-			return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, n, max)
+		}
+		if err := spend(left, n, fmt.Sprintf("a bulk string of %d bytes", n)); err != nil {
+			return nil, err
 		}
 		b := make([]byte, n+2)
 		if _, err := io.ReadFull(cn.r, b); err != nil {
@@ -401,13 +423,18 @@ func (cn *conn) read(max int) (any, error) {
 			return nil, errors.New("resp: bad array length")
 		case n == -1:
 			return nil, Nil
-		case n > max:
-			return nil, fmt.Errorf("%w: an array of %d", ErrTooLarge, n)
+		case n > maxArray:
+			return nil, fmt.Errorf("%w: an array of %d elements, at most %d", ErrTooLarge, n, maxArray)
+		case depth >= maxDepth:
+			return nil, fmt.Errorf("resp: arrays nested deeper than %d", maxDepth)
+		}
+		if err := spend(left, n*slotSize, fmt.Sprintf("an array of %d elements", n)); err != nil {
+			return nil, err
 		}
 		out := make([]any, n)
 		var first error // an element's error reply (a script's), after reading the rest
 		for i := range out {
-			v, err := cn.read(max)
+			v, err := cn.value(left, depth+1)
 			var re *Error
 			switch {
 			case errors.Is(err, Nil):
@@ -421,6 +448,15 @@ func (cn *conn) read(max int) (any, error) {
 		return out, first
 	}
 	return nil, fmt.Errorf("resp: unknown reply type %q", line[0])
+}
+
+// spend takes n bytes from what is left of a reply's limit, or refuses what.
+func spend(left *int, n int, what string) error {
+	if n > *left {
+		return fmt.Errorf("%w: %s, with %d bytes left of the reply's limit", ErrTooLarge, what, *left)
+	}
+	*left -= n
+	return nil
 }
 
 func cmpOr(a, b error) error {
