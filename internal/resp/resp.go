@@ -3,7 +3,13 @@
 // Cluster's redirections (MOVED teaches the slot's node, ASK is followed
 // once), so that one client works with a single server and with a cluster.
 // It has what the cache needs and no more: commands, scripts by SHA with
-// EVAL as the fallback, and a bound on the size of a reply.
+// EVAL as the fallback, and bounds on a reply (its size, its arrays' length
+// and depth), since a reply comes from the network.
+//
+// A pooled connection the server closed while it sat idle (a timeout, a
+// restart, a frozen instance's NAT entry gone) costs no failure: the command
+// is sent again, once, on a new connection. A node that fails is forgotten:
+// its slots go back to the address in Options until MOVED teaches them again.
 //
 // Its errors name a node's host:port, never a credential.
 package resp
@@ -32,11 +38,12 @@ type Options struct {
 	Password string      // AUTH password; "": no AUTH
 	DB       int         // SELECT this database when not 0 (a cluster has only 0)
 	MaxIdle  int         // idle connections kept per node; <= 0: 4
-	MaxReply int         // the largest bulk string or array accepted; <= 0: 64 MiB
+	MaxReply int         // bytes one reply may allocate, all its strings and array elements; <= 0: 64 MiB
 }
 
-// ErrTooLarge is returned for a reply larger than Options.MaxReply; the
-// connection it came on is closed rather than read to the end.
+// ErrTooLarge is returned for a reply larger than Options.MaxReply, or with
+// an array of more than 1024 elements; the connection it came on is closed
+// rather than read to the end.
 var ErrTooLarge = errors.New("resp: reply larger than the limit")
 
 // ErrClosed is returned after Close.
@@ -55,11 +62,21 @@ func (e *Error) Error() string { return "redis: " + e.Msg }
 type Client struct {
 	opts Options
 
+	now  func() time.Time                                                  // the clock of idle connections
+	dial func(ctx context.Context, network, addr string) (net.Conn, error) // a TCP connection
+
 	mu     sync.Mutex
-	idle   map[string][]*conn // node address → idle connections
+	idle   map[string][]*conn // node address → idle connections, the most recent last
 	slots  []string           // slot → node address, learned from MOVED; nil until the first
 	closed bool
 }
+
+// maxIdleTime is how long a pooled connection may sit idle before it is
+// closed instead of used: servers and NAT gateways drop idle connections
+// (Redis's timeout setting, a cloud NAT's idle timeout, an SCF instance
+// frozen between invocations), and one they dropped fails the command sent
+// on it.
+const maxIdleTime = 30 * time.Second
 
 // New returns a client for opts. It does not connect.
 func New(opts Options) *Client {
@@ -69,7 +86,8 @@ func New(opts Options) *Client {
 	if opts.MaxReply <= 0 {
 		opts.MaxReply = 64 << 20
 	}
-	return &Client{opts: opts, idle: make(map[string][]*conn)}
+	var d net.Dialer
+	return &Client{opts: opts, now: time.Now, dial: d.DialContext, idle: make(map[string][]*conn)}
 }
 
 // maxRedirects bounds MOVED and ASK hops for one command.
@@ -86,6 +104,18 @@ func (c *Client) Do(ctx context.Context, key string, args ...any) (any, error) {
 		v, err := c.do(ctx, addr, asking, args)
 		var re *Error
 		if !errors.As(err, &re) {
+			var ce *connectError
+			if failed(err) && addr != c.opts.Addr {
+				// A node learned from MOVED failed: after a failover or a
+				// replacement it may be gone for good. Its slots are
+				// relearned through the address in Options, at once when
+				// the command was not sent.
+				c.forget(addr)
+				if errors.As(err, &ce) && ctx.Err() == nil {
+					addr, asking = c.opts.Addr, false
+					continue
+				}
+			}
 			return v, err
 		}
 		kind, rest, _ := strings.Cut(re.Msg, " ")
@@ -169,6 +199,7 @@ func (c *Client) route(key string) string {
 	return c.opts.Addr
 }
 
+// learn records that addr serves slot.
 func (c *Client) learn(slot int, addr string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -178,74 +209,145 @@ func (c *Client) learn(slot int, addr string) {
 	c.slots[slot] = addr
 }
 
+// forget sends the slots learned for addr back to the address in Options.
+func (c *Client) forget(addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, a := range c.slots {
+		if a == addr {
+			c.slots[i] = ""
+		}
+	}
+}
+
+// failed reports whether err says that the node or the connection to it
+// failed, rather than the command or its reply.
+func failed(err error) bool {
+	var re *Error
+	return err != nil && !errors.As(err, &re) && !errors.Is(err, Nil) && !errors.Is(err, ErrTooLarge)
+}
+
+// A connectError is a failure to connect to a node: nothing was sent.
+type connectError struct {
+	addr string
+	err  error
+}
+
+func (e *connectError) Error() string { return "redis " + e.addr + ": connect: " + e.err.Error() }
+func (e *connectError) Unwrap() error { return e.err }
+
 // do sends one command to addr, preceded by ASKING when asking.
 func (c *Client) do(ctx context.Context, addr string, asking bool, args []any) (any, error) {
-	cn, err := c.get(ctx, addr)
+	cn, pooled, err := c.get(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		cn.nc.SetDeadline(dl)
-	} else {
-		cn.nc.SetDeadline(time.Time{})
+	v, unanswered, err := c.exchange(ctx, addr, cn, asking, args)
+	if unanswered && pooled {
+		// The server closed the connection while it was idle, and the
+		// command, most likely, never reached it: once more on a new one.
+		if cn, err = c.connect(ctx, addr); err != nil {
+			return nil, err
+		}
+		v, _, err = c.exchange(ctx, addr, cn, asking, args)
 	}
+	return v, err
+}
+
+// exchange sends a command on cn and reads its reply, then pools cn, or
+// closes it if it failed. unanswered reports a failure before any byte of
+// the reply came, other than the context's or a timeout.
+func (c *Client) exchange(ctx context.Context, addr string, cn *conn, asking bool, args []any) (v any, unanswered bool, err error) {
+	dl, _ := ctx.Deadline() // none: the zero time, no deadline
+	cn.nc.SetDeadline(dl)
+	stop := func() bool { return true }
 	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { cn.nc.SetDeadline(time.Unix(1, 0)) })
-		defer stop()
+		stop = context.AfterFunc(ctx, func() { cn.nc.SetDeadline(time.Unix(1, 0)) })
 	}
 	if asking {
 		cn.write([]any{"ASKING"})
 	}
 	cn.write(args)
-	v, err := cn.flush()
-	if err == nil && asking {
+	if err = cn.w.Flush(); err == nil {
+		_, err = cn.r.Peek(1)
+	}
+	if err != nil {
+		var ne net.Error
+		unanswered = !errors.As(err, &ne) || !ne.Timeout()
+	} else if asking {
 		_, aerr := cn.read(c.opts.MaxReply) // ASKING's +OK
 		v, err = cn.read(c.opts.MaxReply)
 		if aerr != nil && err == nil {
 			err = aerr
 		}
-	} else if err == nil {
+	} else {
 		v, err = cn.read(c.opts.MaxReply)
 	}
-	var re *Error
-	if err != nil && !errors.As(err, &re) && !errors.Is(err, Nil) {
-		cn.nc.Close() // its state is unknown: never reused
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("redis %s: %w", addr, ctx.Err())
+	// stop before pooling: an AfterFunc that has started may set its past
+	// deadline at any time, on the next command's connection if this one
+	// were pooled.
+	stopped := stop()
+	if !failed(err) {
+		if stopped {
+			c.put(addr, cn)
+		} else {
+			cn.nc.Close()
 		}
-		return nil, fmt.Errorf("redis %s: %w", addr, err)
+		return v, false, err
 	}
-	c.put(addr, cn)
-	return v, err
+	cn.nc.Close() // its state is unknown: never reused
+	if ctx.Err() != nil {
+		return nil, false, fmt.Errorf("redis %s: %w", addr, ctx.Err())
+	}
+	return nil, unanswered, fmt.Errorf("redis %s: %w", addr, err)
 }
 
-// get returns an idle connection to addr, or a new one.
-func (c *Client) get(ctx context.Context, addr string) (*conn, error) {
+// get returns an idle connection to addr, pooled reporting so, or a new
+// one. Connections idle longer than maxIdleTime are closed on the way.
+func (c *Client) get(ctx context.Context, addr string) (cn *conn, pooled bool, err error) {
+	var stale []*conn
+	defer func() {
+		for _, s := range stale {
+			s.nc.Close()
+		}
+	}()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil, ErrClosed
+		return nil, false, ErrClosed
 	}
-	if conns := c.idle[addr]; len(conns) > 0 {
+	now := c.now()
+	for conns := c.idle[addr]; len(conns) > 0; conns = c.idle[addr] {
 		cn := conns[len(conns)-1]
 		c.idle[addr] = conns[:len(conns)-1]
-		c.mu.Unlock()
-		return cn, nil
+		if now.Sub(cn.idleSince) <= maxIdleTime {
+			c.mu.Unlock()
+			return cn, true, nil
+		}
+		stale = append(stale, cn)
 	}
 	c.mu.Unlock()
-	cn, err := c.dial(ctx, addr)
+	cn, err = c.connect(ctx, addr)
+	return cn, false, err
+}
+
+// connect returns a new connection to addr.
+func (c *Client) connect(ctx context.Context, addr string) (*conn, error) {
+	cn, err := c.dialNode(ctx, addr)
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return nil, fmt.Errorf("redis %s: connect: %w", addr, err)
+		return nil, &connectError{addr: addr, err: err}
 	}
 	return cn, nil
 }
 
+// put pools cn, or closes it when the pool of addr is full.
 func (c *Client) put(addr string, cn *conn) {
 	c.mu.Lock()
 	if !c.closed && len(c.idle[addr]) < c.opts.MaxIdle {
+		cn.idleSince = c.now()
 		c.idle[addr] = append(c.idle[addr], cn)
 		c.mu.Unlock()
 		return
@@ -254,11 +356,10 @@ func (c *Client) put(addr string, cn *conn) {
 	cn.nc.Close()
 }
 
-// dial connects to addr, with TLS if configured, then authenticates and
+// dialNode connects to addr, with TLS if configured, then authenticates and
 // selects the database in one round trip.
-func (c *Client) dial(ctx context.Context, addr string) (*conn, error) {
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+func (c *Client) dialNode(ctx context.Context, addr string) (*conn, error) {
+	nc, err := c.dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +395,7 @@ func (c *Client) dial(ctx context.Context, addr string) (*conn, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
 	}
-	_, err = cn.flush()
+	err = cn.w.Flush()
 	for ; err == nil && n > 0; n-- {
 		_, err = cn.read(1 << 10)
 	}
@@ -315,6 +416,8 @@ type conn struct {
 	r   *bufio.Reader
 	w   *bufio.Writer
 	num []byte
+
+	idleSince time.Time // when it was pooled
 }
 
 // write buffers a command as a RESP array of bulk strings.
@@ -352,8 +455,6 @@ func (cn *conn) header(kind byte, n int) {
 	cn.w.Write(cn.num)
 	cn.w.WriteString("\r\n")
 }
-
-func (cn *conn) flush() (any, error) { return nil, cn.w.Flush() }
 
 // Limits on a reply besides Options.MaxReply. The cache reads strings and
 // arrays of two; a wider or deeper reply comes from a confused or hostile
