@@ -104,6 +104,9 @@ func TestHostileReplies(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.err)
 			assert.Equal(t, tc.large, errors.Is(err, ErrTooLarge), "ErrTooLarge: %v", err)
 			assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(2*cacheMaxReply), "bytes allocated")
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			assert.Empty(t, c.idle[f.addr()], "the connection is closed, not pooled")
 		})
 	}
 }

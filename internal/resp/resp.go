@@ -220,11 +220,17 @@ func (c *Client) forget(addr string) {
 	}
 }
 
-// failed reports whether err says that the node or the connection to it
+// answered reports whether err, if any, is a whole reply: the connection
+// is ready for the next command.
+func answered(err error) bool {
+	var re *Error
+	return err == nil || errors.As(err, &re) || errors.Is(err, Nil)
+}
+
+// failed reports whether err says that a node or the connection to it
 // failed, rather than the command or its reply.
 func failed(err error) bool {
-	var re *Error
-	return err != nil && !errors.As(err, &re) && !errors.Is(err, Nil) && !errors.Is(err, ErrTooLarge)
+	return !answered(err) && !errors.Is(err, ErrTooLarge)
 }
 
 // A connectError is a failure to connect to a node: nothing was sent.
@@ -287,7 +293,7 @@ func (c *Client) exchange(ctx context.Context, addr string, cn *conn, asking boo
 	// deadline at any time, on the next command's connection if this one
 	// were pooled.
 	stopped := stop()
-	if !failed(err) {
+	if answered(err) {
 		if stopped {
 			c.put(addr, cn)
 		} else {
@@ -295,7 +301,7 @@ func (c *Client) exchange(ctx context.Context, addr string, cn *conn, asking boo
 		}
 		return v, false, err
 	}
-	cn.nc.Close() // its state is unknown: never reused
+	cn.nc.Close() // its state is unknown, or a reply is left unread: never reused
 	if ctx.Err() != nil {
 		return nil, false, fmt.Errorf("redis %s: %w", addr, ctx.Err())
 	}
