@@ -62,8 +62,9 @@ func (e *Error) Error() string { return "redis: " + e.Msg }
 type Client struct {
 	opts Options
 
-	now  func() time.Time                                                  // the clock of idle connections
-	dial func(ctx context.Context, network, addr string) (net.Conn, error) // a TCP connection
+	// time.Now and net.Dialer's DialContext; tests replace them.
+	now  func() time.Time
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
 	mu     sync.Mutex
 	idle   map[string][]*conn // node address → idle connections, the most recent last
@@ -98,20 +99,24 @@ const maxRedirects = 5
 // []byte for a bulk or simple string, int64, []any for an array; Nil for a
 // null; an *Error for an error reply. Arguments are strings, []byte or
 // integers. ctx bounds the whole command, connecting included.
+//
+// A command is sent a second time only when a pooled connection failed
+// before any byte of the reply came (the server had closed it), or when a
+// node learned from MOVED could not be connected to (to the address in
+// Options then).
 func (c *Client) Do(ctx context.Context, key string, args ...any) (any, error) {
 	addr, asking := c.route(key), false
 	for range maxRedirects + 1 {
 		v, err := c.do(ctx, addr, asking, args)
 		var re *Error
 		if !errors.As(err, &re) {
-			var ce *connectError
 			if failed(err) && addr != c.opts.Addr {
 				// A node learned from MOVED failed: after a failover or a
 				// replacement it may be gone for good. Its slots are
 				// relearned through the address in Options, at once when
 				// the command was not sent.
 				c.forget(addr)
-				if errors.As(err, &ce) && ctx.Err() == nil {
+				if errors.As(err, new(*connectError)) && ctx.Err() == nil { // not sent
 					addr, asking = c.opts.Addr, false
 					continue
 				}
