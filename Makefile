@@ -83,6 +83,7 @@ fuzz:
 	$(GO) test ./handler -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./handler -run '^$$' -fuzz '^FuzzHTTPEvent$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wxcrypt -run '^$$' -fuzz '^FuzzPush$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/resp -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 
 ## conformance: reinstall wx-server-sdk (conformance/package-lock.json), record its answers to
 ## conformance/cases.json again, fail if any golden file changed, and compare the function with them

@@ -3,7 +3,13 @@
 // Cluster's redirections (MOVED teaches the slot's node, ASK is followed
 // once), so that one client works with a single server and with a cluster.
 // It has what the cache needs and no more: commands, scripts by SHA with
-// EVAL as the fallback, and a bound on the size of a reply.
+// EVAL as the fallback, and bounds on a reply (its size, its arrays' length
+// and depth), since a reply comes from the network.
+//
+// A pooled connection the server closed while it sat idle (a timeout, a
+// restart, a frozen instance's NAT entry gone) costs no failure: the command
+// is sent again, once, on a new connection. A node that fails is forgotten:
+// its slots go back to the address in Options until MOVED teaches them again.
 //
 // Its errors name a node's host:port, never a credential.
 package resp
@@ -32,11 +38,12 @@ type Options struct {
 	Password string      // AUTH password; "": no AUTH
 	DB       int         // SELECT this database when not 0 (a cluster has only 0)
 	MaxIdle  int         // idle connections kept per node; <= 0: 4
-	MaxReply int         // the largest bulk string or array accepted; <= 0: 64 MiB
+	MaxReply int         // bytes one reply may allocate, all its strings and array elements; <= 0: 64 MiB
 }
 
-// ErrTooLarge is returned for a reply larger than Options.MaxReply; the
-// connection it came on is closed rather than read to the end.
+// ErrTooLarge is returned for a reply larger than Options.MaxReply, or with
+// an array of more than 1024 elements; the connection it came on is closed
+// rather than read to the end.
 var ErrTooLarge = errors.New("resp: reply larger than the limit")
 
 // ErrClosed is returned after Close.
@@ -55,11 +62,22 @@ func (e *Error) Error() string { return "redis: " + e.Msg }
 type Client struct {
 	opts Options
 
+	// time.Now and net.Dialer's DialContext; tests replace them.
+	now  func() time.Time
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+
 	mu     sync.Mutex
-	idle   map[string][]*conn // node address → idle connections
+	idle   map[string][]*conn // node address → idle connections, the most recent last
 	slots  []string           // slot → node address, learned from MOVED; nil until the first
 	closed bool
 }
+
+// maxIdleTime is how long a pooled connection may sit idle before it is
+// closed instead of used: servers and NAT gateways drop idle connections
+// (Redis's timeout setting, a cloud NAT's idle timeout, an SCF instance
+// frozen between invocations), and one they dropped fails the command sent
+// on it.
+const maxIdleTime = 30 * time.Second
 
 // New returns a client for opts. It does not connect.
 func New(opts Options) *Client {
@@ -69,7 +87,8 @@ func New(opts Options) *Client {
 	if opts.MaxReply <= 0 {
 		opts.MaxReply = 64 << 20
 	}
-	return &Client{opts: opts, idle: make(map[string][]*conn)}
+	var d net.Dialer
+	return &Client{opts: opts, now: time.Now, dial: d.DialContext, idle: make(map[string][]*conn)}
 }
 
 // maxRedirects bounds MOVED and ASK hops for one command.
@@ -80,12 +99,28 @@ const maxRedirects = 5
 // []byte for a bulk or simple string, int64, []any for an array; Nil for a
 // null; an *Error for an error reply. Arguments are strings, []byte or
 // integers. ctx bounds the whole command, connecting included.
+//
+// A command is sent a second time only when a pooled connection failed
+// before any byte of the reply came (the server had closed it), or when a
+// node learned from MOVED could not be connected to (to the address in
+// Options then).
 func (c *Client) Do(ctx context.Context, key string, args ...any) (any, error) {
 	addr, asking := c.route(key), false
 	for range maxRedirects + 1 {
 		v, err := c.do(ctx, addr, asking, args)
 		var re *Error
 		if !errors.As(err, &re) {
+			if failed(err) && addr != c.opts.Addr {
+				// A node learned from MOVED failed: after a failover or a
+				// replacement it may be gone for good. Its slots are
+				// relearned through the address in Options, at once when
+				// the command was not sent.
+				c.forget(addr)
+				if errors.As(err, new(*connectError)) && ctx.Err() == nil { // not sent
+					addr, asking = c.opts.Addr, false
+					continue
+				}
+			}
 			return v, err
 		}
 		kind, rest, _ := strings.Cut(re.Msg, " ")
@@ -169,6 +204,7 @@ func (c *Client) route(key string) string {
 	return c.opts.Addr
 }
 
+// learn records that addr serves slot.
 func (c *Client) learn(slot int, addr string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -178,74 +214,151 @@ func (c *Client) learn(slot int, addr string) {
 	c.slots[slot] = addr
 }
 
+// forget sends the slots learned for addr back to the address in Options.
+func (c *Client) forget(addr string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, a := range c.slots {
+		if a == addr {
+			c.slots[i] = ""
+		}
+	}
+}
+
+// answered reports whether err, if any, is a whole reply: the connection
+// is ready for the next command.
+func answered(err error) bool {
+	var re *Error
+	return err == nil || errors.As(err, &re) || errors.Is(err, Nil)
+}
+
+// failed reports whether err says that a node or the connection to it
+// failed, rather than the command or its reply.
+func failed(err error) bool {
+	return !answered(err) && !errors.Is(err, ErrTooLarge)
+}
+
+// A connectError is a failure to connect to a node: nothing was sent.
+type connectError struct {
+	addr string
+	err  error
+}
+
+func (e *connectError) Error() string { return "redis " + e.addr + ": connect: " + e.err.Error() }
+func (e *connectError) Unwrap() error { return e.err }
+
 // do sends one command to addr, preceded by ASKING when asking.
 func (c *Client) do(ctx context.Context, addr string, asking bool, args []any) (any, error) {
-	cn, err := c.get(ctx, addr)
+	cn, pooled, err := c.get(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		cn.nc.SetDeadline(dl)
-	} else {
-		cn.nc.SetDeadline(time.Time{})
+	v, unanswered, err := c.exchange(ctx, addr, cn, asking, args)
+	if unanswered && pooled {
+		// The server closed the connection while it was idle, and the
+		// command, most likely, never reached it: once more on a new one.
+		if cn, err = c.connect(ctx, addr); err != nil {
+			return nil, err
+		}
+		v, _, err = c.exchange(ctx, addr, cn, asking, args)
 	}
+	return v, err
+}
+
+// exchange sends a command on cn and reads its reply, then pools cn, or
+// closes it if it failed. unanswered reports a failure before any byte of
+// the reply came, other than the context's or a timeout.
+func (c *Client) exchange(ctx context.Context, addr string, cn *conn, asking bool, args []any) (v any, unanswered bool, err error) {
+	dl, _ := ctx.Deadline() // none: the zero time, no deadline
+	cn.nc.SetDeadline(dl)
+	stop := func() bool { return true }
 	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { cn.nc.SetDeadline(time.Unix(1, 0)) })
-		defer stop()
+		stop = context.AfterFunc(ctx, func() { cn.nc.SetDeadline(time.Unix(1, 0)) })
 	}
 	if asking {
 		cn.write([]any{"ASKING"})
 	}
 	cn.write(args)
-	v, err := cn.flush()
-	if err == nil && asking {
+	if err = cn.w.Flush(); err == nil {
+		_, err = cn.r.Peek(1)
+	}
+	if err != nil {
+		var ne net.Error
+		unanswered = !errors.As(err, &ne) || !ne.Timeout()
+	} else if asking {
 		_, aerr := cn.read(c.opts.MaxReply) // ASKING's +OK
 		v, err = cn.read(c.opts.MaxReply)
 		if aerr != nil && err == nil {
 			err = aerr
 		}
-	} else if err == nil {
+	} else {
 		v, err = cn.read(c.opts.MaxReply)
 	}
-	var re *Error
-	if err != nil && !errors.As(err, &re) && !errors.Is(err, Nil) {
-		cn.nc.Close() // its state is unknown: never reused
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("redis %s: %w", addr, ctx.Err())
+	// stop before pooling: an AfterFunc that has started may set its past
+	// deadline at any time, on the next command's connection if this one
+	// were pooled.
+	stopped := stop()
+	if answered(err) {
+		if stopped {
+			c.put(addr, cn)
+		} else {
+			cn.nc.Close()
 		}
-		return nil, fmt.Errorf("redis %s: %w", addr, err)
+		return v, false, err
 	}
-	c.put(addr, cn)
-	return v, err
+	cn.nc.Close() // its state is unknown, or a reply is left unread: never reused
+	if ctx.Err() != nil {
+		return nil, false, fmt.Errorf("redis %s: %w", addr, ctx.Err())
+	}
+	return nil, unanswered, fmt.Errorf("redis %s: %w", addr, err)
 }
 
-// get returns an idle connection to addr, or a new one.
-func (c *Client) get(ctx context.Context, addr string) (*conn, error) {
+// get returns an idle connection to addr, pooled reporting so, or a new
+// one. Connections idle longer than maxIdleTime are closed on the way.
+func (c *Client) get(ctx context.Context, addr string) (cn *conn, pooled bool, err error) {
+	var stale []*conn
+	defer func() {
+		for _, s := range stale {
+			s.nc.Close()
+		}
+	}()
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil, ErrClosed
+		return nil, false, ErrClosed
 	}
-	if conns := c.idle[addr]; len(conns) > 0 {
+	now := c.now()
+	for conns := c.idle[addr]; len(conns) > 0; conns = c.idle[addr] {
 		cn := conns[len(conns)-1]
 		c.idle[addr] = conns[:len(conns)-1]
-		c.mu.Unlock()
-		return cn, nil
+		if now.Sub(cn.idleSince) <= maxIdleTime {
+			c.mu.Unlock()
+			return cn, true, nil
+		}
+		stale = append(stale, cn)
 	}
 	c.mu.Unlock()
-	cn, err := c.dial(ctx, addr)
+	cn, err = c.connect(ctx, addr)
+	return cn, false, err
+}
+
+// connect returns a new connection to addr.
+func (c *Client) connect(ctx context.Context, addr string) (*conn, error) {
+	cn, err := c.dialNode(ctx, addr)
 	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return nil, fmt.Errorf("redis %s: connect: %w", addr, err)
+		return nil, &connectError{addr: addr, err: err}
 	}
 	return cn, nil
 }
 
+// put pools cn, or closes it when the pool of addr is full.
 func (c *Client) put(addr string, cn *conn) {
 	c.mu.Lock()
 	if !c.closed && len(c.idle[addr]) < c.opts.MaxIdle {
+		cn.idleSince = c.now()
 		c.idle[addr] = append(c.idle[addr], cn)
 		c.mu.Unlock()
 		return
@@ -254,11 +367,10 @@ func (c *Client) put(addr string, cn *conn) {
 	cn.nc.Close()
 }
 
-// dial connects to addr, with TLS if configured, then authenticates and
+// dialNode connects to addr, with TLS if configured, then authenticates and
 // selects the database in one round trip.
-func (c *Client) dial(ctx context.Context, addr string) (*conn, error) {
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+func (c *Client) dialNode(ctx context.Context, addr string) (*conn, error) {
+	nc, err := c.dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +406,7 @@ func (c *Client) dial(ctx context.Context, addr string) (*conn, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
 	}
-	_, err = cn.flush()
+	err = cn.w.Flush()
 	for ; err == nil && n > 0; n-- {
 		_, err = cn.read(1 << 10)
 	}
@@ -315,7 +427,8 @@ type conn struct {
 	r   *bufio.Reader
 	w   *bufio.Writer
 	num []byte
-	err error // the first write error
+
+	idleSince time.Time // when it was pooled
 }
 
 // write buffers a command as a RESP array of bulk strings.
@@ -354,10 +467,24 @@ func (cn *conn) header(kind byte, n int) {
 	cn.w.WriteString("\r\n")
 }
 
-func (cn *conn) flush() (any, error) { return nil, cn.w.Flush() }
+// Limits on a reply besides Options.MaxReply. The cache reads strings and
+// arrays of two; a wider or deeper reply comes from a confused or hostile
+// server, and refusing it early keeps one reply from taking memory or stack.
+const (
+	maxArray = 1024 // elements of one array
+	maxDepth = 4    // arrays within arrays, the outermost included
+	slotSize = 16   // bytes an array element (an interface value) takes, counted against MaxReply
+)
 
-// read reads one reply; bulk strings and arrays above max are refused.
+// read reads one reply. All it allocates, bulk and simple strings and array
+// elements alike, is counted against max before it is allocated.
 func (cn *conn) read(max int) (any, error) {
+	left := max
+	return cn.value(&left, 0)
+}
+
+// value reads one value within depth enclosing arrays, spending *left.
+func (cn *conn) value(left *int, depth int) (any, error) {
 	line, err := cn.line()
 	if err != nil {
 		return nil, err
@@ -367,8 +494,14 @@ func (cn *conn) read(max int) (any, error) {
 	}
 	switch line[0] {
 	case '+':
+		if err := spend(left, len(line)-1, "a simple string"); err != nil {
+			return nil, err
+		}
 		return []byte(line[1:]), nil
 	case '-':
+		if err := spend(left, len(line)-1, "an error"); err != nil {
+			return nil, err
+		}
 		return nil, &Error{Msg: string(line[1:])}
 	case ':':
 		n, err := strconv.ParseInt(string(line[1:]), 10, 64)
@@ -383,8 +516,9 @@ func (cn *conn) read(max int) (any, error) {
 			return nil, errors.New("resp: bad bulk length")
 		case n == -1:
 			return nil, Nil
-		case n > max:
-			return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, n, max)
+		}
+		if err := spend(left, n, fmt.Sprintf("a bulk string of %d bytes", n)); err != nil {
+			return nil, err
 		}
 		b := make([]byte, n+2)
 		if _, err := io.ReadFull(cn.r, b); err != nil {
@@ -401,13 +535,18 @@ func (cn *conn) read(max int) (any, error) {
 			return nil, errors.New("resp: bad array length")
 		case n == -1:
 			return nil, Nil
-		case n > max:
-			return nil, fmt.Errorf("%w: an array of %d", ErrTooLarge, n)
+		case n > maxArray:
+			return nil, fmt.Errorf("%w: an array of %d elements, at most %d", ErrTooLarge, n, maxArray)
+		case depth >= maxDepth:
+			return nil, fmt.Errorf("resp: arrays nested deeper than %d", maxDepth)
+		}
+		if err := spend(left, n*slotSize, fmt.Sprintf("an array of %d elements", n)); err != nil {
+			return nil, err
 		}
 		out := make([]any, n)
 		var first error // an element's error reply (a script's), after reading the rest
 		for i := range out {
-			v, err := cn.read(max)
+			v, err := cn.value(left, depth+1)
 			var re *Error
 			switch {
 			case errors.Is(err, Nil):
@@ -421,6 +560,15 @@ func (cn *conn) read(max int) (any, error) {
 		return out, first
 	}
 	return nil, fmt.Errorf("resp: unknown reply type %q", line[0])
+}
+
+// spend takes n bytes from what is left of a reply's limit, or refuses what.
+func spend(left *int, n int, what string) error {
+	if n > *left {
+		return fmt.Errorf("%w: %s, with %d bytes left of the reply's limit", ErrTooLarge, what, *left)
+	}
+	*left -= n
+	return nil
 }
 
 func cmpOr(a, b error) error {
