@@ -308,6 +308,14 @@ func freshCopy(err error) error {
 	return err
 }
 
+// unasked is a fetch's failure that asked WeChat nothing (no ticket yet,
+// an authorizer of no list read yet): it is not remembered, since trying
+// again costs no request and may succeed at once. The sharedSource hands
+// out the error inside.
+type unasked struct{ err error }
+
+func (u unasked) Error() string { return u.err.Error() }
+
 // lockedFailure is a pastFailure behind a mutex.
 type lockedFailure struct {
 	mu sync.Mutex
@@ -351,7 +359,7 @@ func (c *Component) Token(ctx context.Context) (*Token, error) {
 func (c *Component) fetchComponentToken(ctx context.Context) (*Token, []string, error) {
 	ticket, err := c.ticket(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, unasked{err}
 	}
 	body, _ := json.Marshal(map[string]string{"component_appid": c.AppID, "component_appsecret": c.Secret,
 		"component_verify_ticket": ticket})
@@ -614,7 +622,7 @@ func (c *Component) fetchAuthorizerToken(ctx context.Context, appid string) (*To
 	refresh := c.refreshToken(ctx, appid)
 	secrets := []string{c.Secret, refresh}
 	if refresh == "" {
-		return nil, secrets, ComponentError(CodeNotAuthorized, appid)
+		return nil, secrets, unasked{ComponentError(CodeNotAuthorized, appid)} // not in a list read yet
 	}
 	var ans struct {
 		Token     string `json:"authorizer_access_token"`
@@ -770,6 +778,9 @@ func (s *sharedSource) fetchAndStore(ctx context.Context) (*Token, error) {
 	}
 	s.mu.Unlock()
 	if err != nil {
+		if u, ok := err.(unasked); ok {
+			return nil, u.err
+		}
 		if ctx.Err() != nil {
 			return nil, err // cancelled: says nothing of WeChat
 		}

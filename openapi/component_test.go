@@ -552,3 +552,24 @@ func TestSharedWaitEndsByTheClock(t *testing.T) {
 		})
 	}
 }
+
+// A ticket received ends what its absence made this instance remember: the
+// first push after the authorization-event URL is set works at once.
+func TestNewTicketEndsRememberedFailure(t *testing.T) {
+	f := newPlatform(t, nil)
+	ctx := context.Background()
+	c := f.component(nil)
+	app := f.emu.Platform().Authorizers[0].AppID
+	for range 3 {
+		var e *openapi.Error
+		require.ErrorAs(t, c.Check(ctx, app), &e)
+		assert.Equal(t, openapi.CodeTicketInvalid, e.Code)
+		_, err := c.AuthorizerTokens(app).Token(ctx)
+		require.ErrorAs(t, err, &e)
+		assert.Equal(t, openapi.CodeNotAuthorized, e.Code, "not in a list never read")
+	}
+	f.ticket(t, c)
+	require.NoError(t, c.Check(ctx, app))
+	_, err := c.AuthorizerTokens(app).Token(ctx)
+	require.NoError(t, err)
+}
