@@ -1,8 +1,11 @@
 package openapi
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -38,6 +41,18 @@ type SharedStore interface {
 	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 	// Del removes key.
 	Del(ctx context.Context, key string) error
+}
+
+// A ValueDeleter is a SharedStore that can remove a key only while it holds
+// a given value, atomically (Redis: a script comparing GET with the value
+// before DEL). A Component releases its fetch locks with it when the store
+// has it; otherwise with a Get then a Del, which can, in the instant
+// between them, remove a lock that another instance has just taken after
+// this one's expired: that instance's fetch then is not alone, which costs
+// one more token fetch, never a wrong token.
+type ValueDeleter interface {
+	// DelIfEqual removes key if its value is value, and reports whether it did.
+	DelIfEqual(ctx context.Context, key string, value []byte) (bool, error)
 }
 
 // NewMemoryStore returns a SharedStore in this process's memory; now is its
@@ -100,6 +115,16 @@ func (s *memoryStore) Del(_ context.Context, key string) error {
 	return nil
 }
 
+func (s *memoryStore) DelIfEqual(_ context.Context, key string, value []byte) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.getLocked(key); !ok || !bytes.Equal(v, value) {
+		return false, nil
+	}
+	delete(s.m, key)
+	return true, nil
+}
+
 // Open-platform defaults.
 const (
 	// TicketLife is how long WeChat accepts a component_verify_ticket; it
@@ -109,6 +134,12 @@ const (
 	// authorizer list that an unknown AppID causes: a wrong AppID, asked for
 	// in a loop, costs one read a minute, not one a call.
 	DefaultListInterval = time.Minute
+	// DefaultFailureInterval is how long a failed read of the authorizer
+	// list, or a failed fetch of a token, is answered from memory with the
+	// same error before WeChat is asked again: an IP off the whitelist, an
+	// invalid refresh token or an upstream outage costs each instance one
+	// request per interval, not one per call.
+	DefaultFailureInterval = 30 * time.Second
 	// AuthorizerPage is the most authorizers api_get_authorizer_list answers at once.
 	AuthorizerPage = 500
 	// refreshTokenLife keeps a rotated refresh token in the store; WeChat's
@@ -138,16 +169,22 @@ type Component struct {
 	Logger     *slog.Logger     // nil: discard
 	// ListInterval bounds re-reads of the authorizer list; 0: DefaultListInterval.
 	ListInterval time.Duration
+	// FailureInterval: a failed list read or token fetch is answered with
+	// its error this long, in this instance, before WeChat is asked again;
+	// 0: DefaultFailureInterval.
+	FailureInterval time.Duration
 	// Margin: tokens are refreshed this long before they expire; 0: DefaultRefreshMargin.
 	Margin time.Duration
 
-	once  sync.Once
-	token *TokenCache
+	once     sync.Once
+	token    *TokenCache
+	tokenSrc *sharedSource
 
 	mu       sync.Mutex
 	listed   map[string]string // authorizer AppID → refresh token, from the last list read
 	order    []string          // the listed AppIDs, in the list's order
 	listedAt time.Time         // zero: never read
+	listErr  pastFailure       // the last list read, if it failed
 	caches   map[string]*TokenCache
 
 	listMu sync.Mutex // one list read at a time
@@ -173,9 +210,12 @@ func (c *Component) init() {
 		if c.Margin <= 0 {
 			c.Margin = DefaultRefreshMargin
 		}
+		if c.FailureInterval <= 0 {
+			c.FailureInterval = DefaultFailureInterval
+		}
 		c.caches = map[string]*TokenCache{}
-		src := &sharedSource{c: c, key: c.key("token"), fetch: c.fetchComponentToken, seen: []string{c.Secret}}
-		c.token = c.newCache(src, "component")
+		c.tokenSrc = &sharedSource{c: c, key: c.key("token"), fetch: c.fetchComponentToken, seen: []string{c.Secret}}
+		c.token = c.newCache(c.tokenSrc, "component")
 	})
 }
 
@@ -216,8 +256,85 @@ func (c *Component) SaveTicket(ctx context.Context, ticket string, created time.
 	if err := c.Store.Set(ctx, c.key("ticket"), b, ttl); err != nil {
 		return &Error{Code: CodeInternal, Msg: "component: the ticket could not be stored: " + scrub(err.Error(), []string{ticket})}
 	}
+	// A new ticket may cure a failure remembered here (61005, 61006, or
+	// none received yet): the instance that receives it tries at once; the
+	// others within FailureInterval.
+	c.tokenSrc.failed.forget()
+	c.mu.Lock()
+	c.listErr = pastFailure{}
+	c.mu.Unlock()
 	return nil
 }
+
+// A pastFailure is a failed upstream request remembered, so that the same
+// error answers the calls that follow for a while instead of new requests.
+// Its error is never handed out itself, only copies: callers may be given
+// it at once by many goroutines.
+type pastFailure struct {
+	err error
+	at  time.Time // by the Component's clock
+}
+
+// recent returns a copy of the remembered error if it is younger than d at
+// now, else nil.
+func (f pastFailure) recent(now time.Time, d time.Duration) error {
+	if f.err == nil {
+		return nil
+	}
+	if age := now.Sub(f.at); age < 0 || age >= d {
+		return nil
+	}
+	return freshCopy(f.err)
+}
+
+// remembered returns the failure of err at now, its message saying until
+// when it stands.
+func remembered(err error, now time.Time, d time.Duration) pastFailure {
+	var e *Error
+	if errors.As(err, &e) {
+		err = e.WithNote("this answer is given again, without asking WeChat, until " +
+			now.Add(d).In(CST).Format("15:04:05") + " China Standard Time")
+	}
+	return pastFailure{err: err, at: now}
+}
+
+// freshCopy returns a copy of err when it is an *Error, which a caller may
+// change (Error.API); other errors are returned as they are.
+func freshCopy(err error) error {
+	if e, ok := err.(*Error); ok {
+		c := *e
+		return &c
+	}
+	return err
+}
+
+// unasked is a fetch's failure that asked WeChat nothing (no ticket yet,
+// an authorizer of no list read yet): it is not remembered, since trying
+// again costs no request and may succeed at once. The sharedSource hands
+// out the error inside.
+type unasked struct{ err error }
+
+func (u unasked) Error() string { return u.err.Error() }
+
+// lockedFailure is a pastFailure behind a mutex.
+type lockedFailure struct {
+	mu sync.Mutex
+	f  pastFailure
+}
+
+func (l *lockedFailure) get() pastFailure {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f
+}
+
+func (l *lockedFailure) set(f pastFailure) {
+	l.mu.Lock()
+	l.f = f
+	l.mu.Unlock()
+}
+
+func (l *lockedFailure) forget() { l.set(pastFailure{}) }
 
 func (c *Component) ticket(ctx context.Context) (string, error) {
 	b, ok, err := c.Store.Get(ctx, c.key("ticket"))
@@ -242,7 +359,7 @@ func (c *Component) Token(ctx context.Context) (*Token, error) {
 func (c *Component) fetchComponentToken(ctx context.Context) (*Token, []string, error) {
 	ticket, err := c.ticket(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, unasked{err}
 	}
 	body, _ := json.Marshal(map[string]string{"component_appid": c.AppID, "component_appsecret": c.Secret,
 		"component_verify_ticket": ticket})
@@ -386,16 +503,38 @@ func (c *Component) Check(ctx context.Context, appid string) error {
 	return e
 }
 
-// readList reads every page of the authorizer list, once at a time.
+// readList reads every page of the authorizer list, once at a time. A
+// failed read is remembered for FailureInterval, and its error answers
+// meanwhile: WeChat is not asked again for every call that a wrong AppID,
+// a missing whitelist entry or an outage would otherwise send.
 func (c *Component) readList(ctx context.Context) error {
 	c.listMu.Lock()
 	defer c.listMu.Unlock()
 	c.mu.Lock()
-	if !c.listedAt.IsZero() && c.Now().Sub(c.listedAt) < c.ListInterval {
+	now := c.Now()
+	if !c.listedAt.IsZero() && now.Sub(c.listedAt) < c.ListInterval {
 		c.mu.Unlock()
 		return nil // read while this caller waited
 	}
+	if err := c.listErr.recent(now, c.FailureInterval); err != nil {
+		c.mu.Unlock()
+		return err
+	}
 	c.mu.Unlock()
+	err := c.readPages(ctx)
+	if err != nil && ctx.Err() == nil {
+		// The caller's own cancellation or deadline says nothing of WeChat.
+		f := remembered(err, c.Now(), c.FailureInterval)
+		c.mu.Lock()
+		c.listErr = f
+		c.mu.Unlock()
+		return freshCopy(f.err)
+	}
+	return err
+}
+
+// readPages reads every page of the authorizer list and keeps it.
+func (c *Component) readPages(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, TokenFetchTimeout)
 	defer cancel()
 	listed, order := map[string]string{}, []string{}
@@ -425,7 +564,7 @@ func (c *Component) readList(ctx context.Context) error {
 		}
 	}
 	c.mu.Lock()
-	c.listed, c.order, c.listedAt = listed, order, c.Now()
+	c.listed, c.order, c.listedAt, c.listErr = listed, order, c.Now(), pastFailure{}
 	c.mu.Unlock()
 	c.Logger.Info("component: authorizer list read", "authorizers", len(order))
 	return nil
@@ -483,7 +622,7 @@ func (c *Component) fetchAuthorizerToken(ctx context.Context, appid string) (*To
 	refresh := c.refreshToken(ctx, appid)
 	secrets := []string{c.Secret, refresh}
 	if refresh == "" {
-		return nil, secrets, ComponentError(CodeNotAuthorized, appid)
+		return nil, secrets, unasked{ComponentError(CodeNotAuthorized, appid)} // not in a list read yet
 	}
 	var ans struct {
 		Token     string `json:"authorizer_access_token"`
@@ -519,13 +658,20 @@ func (c *Component) fetchAuthorizerToken(ctx context.Context, appid string) (*To
 
 // sharedSource is a token kept in the Component's store: read from there
 // while it has more than the margin to live, else fetched by one instance
-// at a time (a SetNX lock) while the others wait for it to appear.
+// at a time (a SetNX lock) while the others wait for it to appear. A failed
+// fetch answers with its error for FailureInterval without another: the
+// TokenCache in front asks its source again at every call while it has no
+// token, and would otherwise send one request upstream per call (61023, an
+// authorizer's refresh token invalid, until the merchant authorizes again).
+// This is the source's rule, not TokenCache's, whose other sources keep
+// theirs.
 type sharedSource struct {
-	c     *Component
-	key   string
-	fetch func(ctx context.Context) (*Token, []string, error)
-	mu    sync.Mutex
-	seen  []string // credentials, and the last fetches' tickets and refresh tokens
+	c      *Component
+	key    string
+	fetch  func(ctx context.Context) (*Token, []string, error)
+	failed lockedFailure // the last fetch, if it failed
+	mu     sync.Mutex
+	seen   []string // credentials, and the last fetches' tickets and refresh tokens
 }
 
 type storedToken struct {
@@ -560,32 +706,66 @@ func (s *sharedSource) usable(t *Token, refused string) bool {
 	return t != nil && t.AccessToken != refused && t.Expiry.Sub(s.c.Now()) > s.c.Margin
 }
 
+// sharedWaitLimit bounds a wait for another instance's fetch, by the
+// Component's clock and in real time alike: a little longer than that
+// instance's lock lives, so that the lock of one that died is seen to
+// expire and taken over.
+const sharedWaitLimit = TokenFetchTimeout + time.Second
+
 // get returns the stored token unless it is refused ("" for none), else
 // fetches one, or waits for the instance that does.
 func (s *sharedSource) get(ctx context.Context, refused string) (*Token, error) {
 	if t := s.load(ctx); refused == "" && s.usable(t, "") {
 		return t, nil
 	}
+	if err := s.failed.get().recent(s.c.Now(), s.c.FailureInterval); err != nil {
+		return nil, err
+	}
 	lock := s.key + ":lock"
-	deadline := time.Now().Add(TokenFetchTimeout)
+	// The lock's value is this fetch's own, so that releasing it never
+	// removes a lock that another instance took after this one's expired.
+	mine := []byte(rand.Text())
+	// The deadline is the injectable clock's, as the store's lock expiry
+	// is; the timer bounds the wait in real time too, should that clock stand still.
+	deadline := s.c.Now().Add(sharedWaitLimit)
+	wait, stop := context.WithTimeout(ctx, sharedWaitLimit)
+	defer stop()
 	for {
-		won, err := s.c.Store.SetNX(ctx, lock, []byte("1"), TokenFetchTimeout)
+		won, err := s.c.Store.SetNX(ctx, lock, mine, TokenFetchTimeout)
 		if err != nil || won {
 			if won {
-				defer s.c.Store.Del(context.WithoutCancel(ctx), lock)
-				if t := s.load(ctx); s.usable(t, refused) && (refused != "" || s.usable(t, "")) {
+				defer s.unlock(context.WithoutCancel(ctx), lock, mine)
+				if t := s.load(ctx); s.usable(t, refused) {
 					return t, nil // another instance fetched it meanwhile
 				}
 			}
 			// Without the store (err), fetch alone: a token is worth more than sharing it.
 			return s.fetchAndStore(ctx)
 		}
-		if !sleep(ctx, sharedWait) || time.Now().After(deadline) {
+		if !sleep(wait, sharedWait) || s.c.Now().After(deadline) {
 			return nil, &Error{Code: CodeTimeout, Msg: "component: another instance's token fetch did not finish in time"}
 		}
 		if t := s.load(ctx); s.usable(t, refused) {
 			return t, nil
 		}
+	}
+}
+
+// unlock releases the fetch lock if it still holds mine: atomically when
+// the store is a ValueDeleter, else by a Get and a Del (see ValueDeleter
+// for the instant between them).
+func (s *sharedSource) unlock(ctx context.Context, lock string, mine []byte) {
+	if d, ok := s.c.Store.(ValueDeleter); ok {
+		if _, err := d.DelIfEqual(ctx, lock, mine); err != nil {
+			s.c.Logger.Warn("component: a fetch lock could not be released; it expires by itself", "key", lock)
+		}
+		return
+	}
+	if v, ok, err := s.c.Store.Get(ctx, lock); err != nil || !ok || !bytes.Equal(v, mine) {
+		return // expired, and perhaps another instance's now
+	}
+	if err := s.c.Store.Del(ctx, lock); err != nil {
+		s.c.Logger.Warn("component: a fetch lock could not be released; it expires by itself", "key", lock)
 	}
 }
 
@@ -598,8 +778,17 @@ func (s *sharedSource) fetchAndStore(ctx context.Context) (*Token, error) {
 	}
 	s.mu.Unlock()
 	if err != nil {
-		return nil, err
+		if u, ok := err.(unasked); ok {
+			return nil, u.err
+		}
+		if ctx.Err() != nil {
+			return nil, err // cancelled: says nothing of WeChat
+		}
+		f := remembered(err, s.c.Now(), s.c.FailureInterval)
+		s.failed.set(f)
+		return nil, freshCopy(f.err)
 	}
+	s.failed.forget()
 	b, _ := json.Marshal(storedToken{t.AccessToken, t.Expiry.UnixMilli()})
 	if ttl := t.Expiry.Sub(s.c.Now()); ttl > 0 {
 		if err := s.c.Store.Set(ctx, s.key, b, ttl); err != nil {
