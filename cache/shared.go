@@ -71,3 +71,21 @@ func (s *Values) Del(ctx context.Context, key string) error {
 	_, err := s.op(ctx, "del", full, "DEL", full)
 	return err
 }
+
+// delIfEqual deletes KEYS[1] only if it holds ARGV[1].
+var delIfEqual = resp.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+
+// DelIfEqual removes key if its value is value, atomically, and reports
+// whether it did: a fetch lock released only by its holder
+// (openapi.ValueDeleter).
+func (s *Values) DelIfEqual(ctx context.Context, key string, value []byte) (bool, error) {
+	if !s.r.ready() {
+		return false, ErrUnavailable
+	}
+	full := s.r.prefix + sharedPrefix + key
+	opCtx, cancel := context.WithTimeout(ctx, s.r.timeout)
+	defer cancel()
+	v, err := s.r.client.Run(opCtx, delIfEqual, []string{full}, seal(full, value))
+	n, _ := v.(int64)
+	return n == 1, s.r.done(ctx, "del", err)
+}

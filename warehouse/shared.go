@@ -123,6 +123,25 @@ func (sh *Shared) Del(ctx context.Context, key string) error {
 	return nil
 }
 
+// DelIfEqual removes key if its value is value, in one statement, and
+// reports whether it did: a fetch lock released only by its holder
+// (openapi.ValueDeleter).
+func (sh *Shared) DelIfEqual(ctx context.Context, key string, value []byte) (bool, error) {
+	if err := sh.check(key); err != nil {
+		return false, err
+	}
+	s := sh.s
+	res, err := s.db.ExecContext(ctx, s.rebind("DELETE FROM wxa_shared WHERE name = ? AND value = ?"), key, nonNil(value))
+	if err != nil {
+		return false, s.fail("shared", "could not delete from wxa_shared", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, s.fail("shared", "could not delete from wxa_shared", err)
+	}
+	return n > 0, nil
+}
+
 // retry runs f again when the database aborted it for another
 // transaction's sake (MySQL's deadlocks between concurrent upserts of one
 // key): the statement's answer is then still the right one.

@@ -63,9 +63,8 @@ func config(u *url.URL) (*mysql.Config, error) {
 	cfg.DBName = u.Path[1:]
 	cfg.Loc = time.UTC
 	cfg.ParseTime = false
-	// Matched rows, not changed ones: a claim taken again by its owner with
-	// the same expiry still counts as one row.
-	cfg.ClientFoundRows = true
+	// Changed rows, not matched ones (no ClientFoundRows): SetNX's upsert
+	// tells an insert (1) from a row left alone (0) only so.
 	if !q.Has("timeout") {
 		cfg.Timeout = 10 * time.Second
 	}

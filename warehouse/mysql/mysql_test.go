@@ -25,7 +25,7 @@ func TestConfig(t *testing.T) {
 	assert.Equal(t, "db.example.com", cfg.TLS.ServerName, "the certificate is checked against the URL's host")
 	assert.Equal(t, "utf8mb4_unicode_ci", cfg.Collation)
 	assert.Equal(t, 10*time.Second, cfg.Timeout, "the default connect timeout stays with other parameters")
-	assert.True(t, cfg.ClientFoundRows, "matched rows, for claims")
+	assert.False(t, cfg.ClientFoundRows, "changed rows, for the shared store's SetNX")
 	assert.Equal(t, time.UTC, cfg.Loc)
 
 	cfg, err = config(parse("mysql://app@10.0.0.5:3307/db?timeout=3s&tls=preferred"))
