@@ -220,7 +220,7 @@ func reportBackfill(b *strings.Builder, r *backfillResult) {
 	if r == nil {
 		return
 	}
-	fmt.Fprintf(b, "## Warehouse: backfilling %d days of every method\n\n", r.days)
+	fmt.Fprintf(b, "\n## Warehouse: backfilling %d days of every method\n\n", r.days)
 	fmt.Fprintf(b, "`{\"action\":\"sync\"}` from an empty database with `SYNC_SINCE=%s`: every period of the nine period methods "+
 		"and three portraits, through the SCF protocol, against an emulator that adds %s to every analysis call; the function as "+
 		"deployed (default `SERIES_CONCURRENCY`), PostgreSQL and MariaDB started by the run (fsync off), SQLite through the local "+
