@@ -125,6 +125,20 @@ func (e *Emulator) RefreshToken(appid string) string {
 	return e.platform.refresh[appid]
 }
 
+// Reauthorize plays a merchant authorizing the platform again: appid gets a
+// new refresh token, which the authorizer list shows, and every earlier one
+// answers 61023.
+func (e *Emulator) Reauthorize(appid string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.platform == nil {
+		return
+	}
+	next := fmt.Sprintf("refreshtoken@@@%s", newID())
+	e.platform.refresh[appid] = next
+	e.platform.issued = append(e.platform.issued, next)
+}
+
 // Secrets returns every secret of the open platform: its secret, push
 // token and AES key, the authorizers' first refresh tokens and secrets, and
 // every ticket, token and refresh token handed out since, for scans of what

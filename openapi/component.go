@@ -618,6 +618,20 @@ func (c *Component) refreshToken(ctx context.Context, appid string) string {
 	return c.listed[appid]
 }
 
+// listedRefresh is appid's refresh token in the authorizer list, read
+// again first if it is older than ListInterval.
+func (c *Component) listedRefresh(ctx context.Context, appid string) string {
+	c.mu.Lock()
+	stale := c.listedAt.IsZero() || c.Now().Sub(c.listedAt) >= c.ListInterval
+	c.mu.Unlock()
+	if stale {
+		_ = c.readList(ctx) // a failed read leaves the list as it was
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.listed[appid]
+}
+
 func (c *Component) fetchAuthorizerToken(ctx context.Context, appid string) (*Token, []string, error) {
 	refresh := c.refreshToken(ctx, appid)
 	secrets := []string{c.Secret, refresh}
@@ -629,11 +643,29 @@ func (c *Component) fetchAuthorizerToken(ctx context.Context, appid string) (*To
 		ExpiresIn int64  `json:"expires_in"`
 		Refresh   string `json:"authorizer_refresh_token"`
 	}
-	body, _ := json.Marshal(map[string]string{"component_appid": c.AppID, "authorizer_appid": appid,
-		"authorizer_refresh_token": refresh})
-	if err := c.withComponentToken(ctx, func(tok string) *Error {
-		return c.post(ctx, "/cgi-bin/component/api_authorizer_token", tok, body, secrets, &ans, appid)
-	}); err != nil {
+	ask := func(refresh string) error {
+		body, _ := json.Marshal(map[string]string{"component_appid": c.AppID, "authorizer_appid": appid,
+			"authorizer_refresh_token": refresh})
+		return c.withComponentToken(ctx, func(tok string) *Error {
+			return c.post(ctx, "/cgi-bin/component/api_authorizer_token", tok, body, secrets, &ans, appid)
+		})
+	}
+	err := ask(refresh)
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeRefreshInvalid {
+		// A merchant who authorized the platform again has a new refresh
+		// token, which the list holds and the store does not: read the list
+		// (at most once per ListInterval) and try its token once.
+		if listed := c.listedRefresh(ctx, appid); listed != "" && listed != refresh {
+			refresh = listed
+			secrets = append(secrets, refresh)
+			err = ask(refresh)
+			if err == nil && ans.Refresh == "" {
+				ans.Refresh = refresh // kept in the store below, over the invalid one
+			}
+		}
+	}
+	if err != nil {
 		return nil, secrets, err
 	}
 	secrets = append(secrets, ans.Refresh)

@@ -251,6 +251,30 @@ func TestAuthorizerTokenRotation(t *testing.T) {
 	assert.NotEmpty(t, trend.List)
 }
 
+// TestAuthorizedAgain: after a merchant authorizes the platform again, the
+// stored (rotated) refresh token answers 61023; the list's new one is tried
+// once, works, and is kept.
+func TestAuthorizedAgain(t *testing.T) {
+	f := newPlatform(t, nil)
+	ctx := context.Background()
+	c := f.component(nil)
+	f.ticket(t, c)
+	app := f.emu.Platform().Authorizers[0].AppID
+	require.NoError(t, c.Check(ctx, app))
+	_, err := c.AuthorizerTokens(app).Token(ctx) // rotates: the store now holds a refresh token
+	require.NoError(t, err)
+
+	f.emu.Reauthorize(app)
+	f.advance(emulator.TokenLifetime) // the token ends, and the list is stale
+	tok, err := c.AuthorizerTokens(app).Token(ctx)
+	require.NoError(t, err, "the list's refresh token after authorizing again")
+	assert.NotEmpty(t, tok.AccessToken)
+
+	f.advance(emulator.TokenLifetime)
+	_, err = c.AuthorizerTokens(app).Token(ctx)
+	require.NoError(t, err, "the refresh token that came back was kept")
+}
+
 func TestComponentErrorsNameAuthorizerAndFix(t *testing.T) {
 	for code, fix := range map[int]string{61003: "authorize", 61004: "whitelist", 61005: "/wechat/component",
 		61006: "/wechat/component", 61023: "authorize the platform again", 48001: "permission set 18"} {
