@@ -10,6 +10,8 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"net/url"
+	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 
@@ -30,7 +32,7 @@ func connect(u *url.URL) (driver.Connector, error) {
 	if path == "" {
 		path = u.Path
 	}
-	return connector{"file:" + path + pragmas}, nil
+	return connector{dsn: "file:" + path + pragmas}, nil
 }
 
 // setup: SQLite has a single writer; one connection per process keeps this
@@ -39,7 +41,22 @@ func setup(db *sql.DB) { db.SetMaxOpenConns(1) }
 
 type connector struct{ dsn string }
 
-func (c connector) Connect(context.Context) (driver.Conn, error) {
-	return (&sqlite.Driver{}).Open(c.dsn)
+// Connect opens a connection. Two processes opening a new file at once can
+// meet SQLITE_BUSY while one switches it to WAL, which busy_timeout does
+// not cover: that is tried again while ctx allows, for at most 20 s.
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	giveUp := time.Now().Add(20 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		conn, err := (&sqlite.Driver{}).Open(c.dsn)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(giveUp) {
+			return conn, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+	}
 }
+
 func (c connector) Driver() driver.Driver { return &sqlite.Driver{} }
