@@ -78,6 +78,10 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{map[string]string{"HTTP_TIMEOUT": "150ms"}, "HTTP_TIMEOUT"},
 		{map[string]string{"CACHE_TTL": "-1s"}, "CACHE_TTL"},
 		{map[string]string{"HTTP_API_KEYS": "short"}, "HTTP_API_KEYS"},
+		{map[string]string{"SYNC_SINCE": "2024-01-01"}, "SYNC_SINCE"},
+		{map[string]string{"DATABASE_URL": "ftp://u:p@h/db", "WECHAT_APPID": "wx1234567890abcdef"}, "DATABASE_URL"},
+		// Rows name whose data they are: outside cloud mode, WECHAT_APPID.
+		{map[string]string{"DATABASE_URL": "postgres://u:p@h/db"}, "WECHAT_APPID"},
 	} {
 		tc.env["WECHAT_ACCESS_TOKEN"] = "t"
 		_, err := handler.ConfigFromEnv(envOf(tc.env))
