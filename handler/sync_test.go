@@ -428,3 +428,15 @@ func TestServingNeverWaitsOnASyncsOpen(t *testing.T) {
 		t.Fatal("a single call waited on the sync's open of the database")
 	}
 }
+
+// TestSyncQuotesAtMostFiveErrors: seven failing periods are all pending,
+// and the answer quotes five of their errors.
+func TestSyncQuotesAtMostFiveErrors(t *testing.T) {
+	fs, err := emulator.ParseFaults("status=502*21") // 7 periods, each tried 3 times
+	require.NoError(t, err)
+	r := newSyncRig(t, emulator.Config{Faults: fs})
+	res := runSync(t, r.handler(func(c *handler.Config) { c.Concurrency = 1 }), context.Background(), `{"action":"sync"}`)
+	assert.Equal(t, 0, res.ErrCode)
+	assert.Equal(t, 7, res.Pending, "%+v", res)
+	assert.Len(t, res.Errors, 5)
+}
