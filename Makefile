@@ -82,6 +82,7 @@ fuzz:
 	$(GO) test ./openapi -run '^$$' -fuzz '^FuzzDateRange$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./handler -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./handler -run '^$$' -fuzz '^FuzzHTTPEvent$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./handler -run '^$$' -fuzz '^FuzzDecodeFlat$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wxcrypt -run '^$$' -fuzz '^FuzzPush$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/resp -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 
