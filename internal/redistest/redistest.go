@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -22,10 +21,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wxanalysis/wxanalysis/internal/servertest"
 )
 
-// startTimeout bounds a start or stop that hangs; a healthy server takes
-// milliseconds.
+// startTimeout bounds waiting for a cluster to form; a healthy one takes
+// well under a second.
 const startTimeout = 10 * time.Second
 
 // Server is a running redis-server.
@@ -38,12 +39,7 @@ type Server struct {
 
 	mu   sync.Mutex
 	port int
-	proc *process // nil: stopped
-}
-
-type process struct {
-	cmd    *exec.Cmd
-	exited chan struct{}
+	proc *servertest.Process // nil: stopped
 }
 
 // Start starts a redis-server and stops it when the test ends. Without
@@ -58,14 +54,7 @@ func Start(t testing.TB) *Server {
 // test (fails it when CI=true).
 func lookPath(t testing.TB, name string) string {
 	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redistest: %s is not on PATH, and CI=true requires it (Debian package redis-server)", name)
-		}
-		t.Skipf("redistest: %s is not on PATH; install the Debian package redis-server to run this test", name)
-	}
-	return bin
+	return servertest.Need(t, name, "redis-server")
 }
 
 func start(t testing.TB, bin string, args ...string) *Server {
@@ -75,19 +64,11 @@ func start(t testing.TB, bin string, args ...string) *Server {
 
 func startServer(t testing.TB, s *Server) *Server {
 	t.Helper()
-	var errs []error
-	for range 3 { // a free port can be taken before redis-server binds it
-		port, err := freePort()
-		if err == nil {
-			if err = s.start(port); err == nil {
-				t.Cleanup(s.Stop)
-				return s
-			}
-		}
-		errs = append(errs, err)
+	if err := servertest.Retry(s.start); err != nil {
+		t.Fatalf("redistest: %v", err)
 	}
-	t.Fatalf("redistest: %v", errors.Join(errs...))
-	return nil
+	t.Cleanup(s.Stop)
+	return s
 }
 
 // Addr returns the server's host:port.
@@ -105,7 +86,7 @@ func (s *Server) Stop() {
 	s.proc = nil
 	s.mu.Unlock()
 	if p != nil {
-		p.stop()
+		p.Stop(syscall.SIGTERM)
 	}
 }
 
@@ -120,7 +101,6 @@ func (s *Server) Restart() {
 }
 
 func (s *Server) start(port int) error {
-	out := &output{ready: make(chan struct{})}
 	ports := []string{"--port", strconv.Itoa(port)}
 	if s.tls {
 		ports = []string{"--port", "0", "--tls-port", strconv.Itoa(port)}
@@ -128,84 +108,14 @@ func (s *Server) start(port int) error {
 	cmd := exec.Command(s.bin, "--bind", "127.0.0.1", "--dir", s.dir,
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", "")
 	cmd.Args = append(append(cmd.Args, ports...), s.args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	setParentDeath(cmd)
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	p := &process{cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		close(p.exited)
-	}()
-	timer := time.NewTimer(startTimeout)
-	defer timer.Stop()
-	select {
-	case <-out.ready:
-		s.mu.Lock()
-		s.port, s.proc = port, p
-		s.mu.Unlock()
-		return nil
-	case <-p.exited:
-		return fmt.Errorf("redis-server on port %d exited: %s", port, out.text())
-	case <-timer.C:
-		p.stop()
-		return fmt.Errorf("redis-server on port %d not ready after %v: %s", port, startTimeout, out.text())
-	}
-}
-
-func (p *process) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	timer := time.NewTimer(startTimeout)
-	defer timer.Stop()
-	select {
-	case <-p.exited:
-	case <-timer.C:
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-	}
-}
-
-// output is redis-server's log: kept for an error message until the server
-// says it is ready, then discarded.
-type output struct {
-	mu    sync.Mutex
-	buf   []byte
-	ready chan struct{} // closed on the ready line
-}
-
-var readyLine = []byte("Ready to accept connections")
-
-func (o *output) Write(b []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	select {
-	case <-o.ready:
-		return len(b), nil
-	default:
-	}
-	if len(o.buf) < 1<<16 {
-		o.buf = append(o.buf, b...)
-	}
-	if bytes.Contains(o.buf, readyLine) {
-		close(o.ready)
-	}
-	return len(b), nil
-}
-
-func (o *output) text() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return string(bytes.TrimSpace(o.buf))
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := servertest.Start(cmd, "Ready to accept connections")
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("redis-server on port %d: %w", port, err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	s.mu.Lock()
+	s.port, s.proc = port, p
+	s.mu.Unlock()
+	return nil
 }
 
 // Cluster is a running Redis Cluster of local nodes, each master of a third
@@ -230,8 +140,8 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		args = append(args, s.Addr())
 	}
 	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
-	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
-		t.Fatalf("redistest: redis-cli --cluster create: %v: %s", err, out)
+	if err := servertest.Run(exec.Command(cli, args...)); err != nil {
+		t.Fatalf("redistest: redis-cli --cluster create: %v", err)
 	}
 	deadline := time.Now().Add(startTimeout)
 	for _, s := range c.Nodes {

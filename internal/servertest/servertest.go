@@ -1,6 +1,6 @@
-// Package servertest runs a database server process for a test: started on
+// Package servertest runs a server process for a test: started on
 // a free loopback port, ready when its log says so, killed with the test
-// binary if that dies first. pgtest and mysqltest build on it.
+// binary if that dies first. pgtest, mysqltest and redistest build on it.
 package servertest
 
 import (
