@@ -116,24 +116,6 @@ func newUpstream(t *testing.T, cfg emulator.Config) *upstreamRig {
 	return u
 }
 
-// logs collects a function's output, to look for secrets in it.
-type logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logs) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // syncSinceDays is how far back the binary tests sync: 45 days.
 const syncSinceDays = 45
 
@@ -141,7 +123,7 @@ func since() string {
 	return openapi.Today(time.Now()).AddDate(0, 0, -syncSinceDays).Format(openapi.DateLayout)
 }
 
-func startWith(t *testing.T, bin string, out *logs, env ...string) *scf.Process {
+func startWith(t *testing.T, bin string, out *syncBuffer, env ...string) *scf.Process {
 	t.Helper()
 	p, err := scf.StartTo(out, bin, env, 10*time.Second)
 	require.NoError(t, err)
@@ -197,7 +179,7 @@ func TestWarehouseThroughBinary(t *testing.T) {
 	for _, st := range stores(t) {
 		t.Run(st.name, func(t *testing.T) {
 			u := newUpstream(t, emulator.Config{})
-			out := &logs{}
+			out := &syncBuffer{}
 			p := startWith(t, st.bin, out, functionEnv(u, st.url)...)
 			first, raw := invokeSync(t, p, 60*time.Second)
 			require.Equal(t, 0, first.ErrCode, raw)
@@ -454,7 +436,7 @@ func TestWarehouseFaultsThroughBinary(t *testing.T) {
 			t.Run("two syncs at once", func(t *testing.T) {
 				url := freshLike(t, st)
 				u := newUpstream(t, emulator.Config{Latency: 2 * time.Millisecond})
-				out := &logs{}
+				out := &syncBuffer{}
 				a := startWith(t, st.bin, out, functionEnv(u, url)...)
 				b := startWith(t, st.bin, out, functionEnv(u, url)...)
 				var wg sync.WaitGroup
@@ -480,7 +462,7 @@ func TestWarehouseFaultsThroughBinary(t *testing.T) {
 			t.Run("deadline mid-sync, then the next run", func(t *testing.T) {
 				url := freshLike(t, st)
 				u := newUpstream(t, emulator.Config{Latency: 40 * time.Millisecond})
-				p := startWith(t, st.bin, &logs{}, functionEnv(u, url, "SERIES_CONCURRENCY=2")...)
+				p := startWith(t, st.bin, &syncBuffer{}, functionEnv(u, url, "SERIES_CONCURRENCY=2")...)
 				first, raw := invokeSync(t, p, 1500*time.Millisecond)
 				assert.Equal(t, 0, first.ErrCode, raw)
 				assert.Equal(t, "deadline", first.Stopped, raw)
@@ -497,7 +479,7 @@ func TestWarehouseFaultsThroughBinary(t *testing.T) {
 			t.Run("quota stops, the next run resumes", func(t *testing.T) {
 				url := freshLike(t, st)
 				u := newUpstream(t, emulator.Config{Faults: []emulator.Fault{{Kind: emulator.QuotaAfter, N: 25}}})
-				p := startWith(t, st.bin, &logs{}, functionEnv(u, url, "SERIES_CONCURRENCY=2")...)
+				p := startWith(t, st.bin, &syncBuffer{}, functionEnv(u, url, "SERIES_CONCURRENCY=2")...)
 				first, raw := invokeSync(t, p, 60*time.Second)
 				assert.Equal(t, 0, first.ErrCode, raw)
 				assert.Equal(t, "quota", first.Stopped, raw)
@@ -515,7 +497,7 @@ func TestWarehouseFaultsThroughBinary(t *testing.T) {
 				url := freshLike(t, st)
 				u := newUpstream(t, emulator.Config{})
 				u.notReady.Store(true)
-				p := startWith(t, st.bin, &logs{}, functionEnv(u, url)...)
+				p := startWith(t, st.bin, &syncBuffer{}, functionEnv(u, url)...)
 				first, raw := invokeSync(t, p, 60*time.Second)
 				assert.Equal(t, 0, first.ErrCode, raw)
 				assert.Equal(t, 5+3, first.Pending, raw)
@@ -535,7 +517,7 @@ func TestWarehouseFaultsThroughBinary(t *testing.T) {
 			t.Run("database killed mid-sync, then restarted", func(t *testing.T) {
 				url := freshLike(t, st)
 				u := newUpstream(t, emulator.Config{Latency: 20 * time.Millisecond})
-				out := &logs{}
+				out := &syncBuffer{}
 				p := startWith(t, st.bin, out, functionEnv(u, url, "SERIES_CONCURRENCY=2")...)
 				done := make(chan syncAnswer, 1)
 				go func() {
