@@ -17,48 +17,32 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wxanalysis/wxanalysis/emulator"
+	"github.com/wxanalysis/wxanalysis/handler"
 	"github.com/wxanalysis/wxanalysis/internal/pgtest"
 	"github.com/wxanalysis/wxanalysis/openapi"
 	"github.com/wxanalysis/wxanalysis/warehouse"
 )
 
-// authorizerSync is one authorizer's part of a sync's answer.
-type authorizerSync struct {
-	AuthorizerAppid string
-	Fetched         int
-	Stored          int
-	Final           int
-	Pending         int
-	Remaining       int
-	Skipped         int
-	Stopped         string
-	Reason          string
-	Errors          []string
-}
-
-// platformSync is a sync's answer in the per-authorizer modes.
-type platformSync struct {
-	syncAnswer
-	Authorizers []authorizerSync
-}
-
-func (p platformSync) of(t *testing.T, app string) authorizerSync {
+// authorizerOf is app's entry in a sync's answer.
+func authorizerOf(t *testing.T, res handler.SyncResult, app string) handler.AuthorizerSync {
 	t.Helper()
-	for _, a := range p.Authorizers {
+	for _, a := range res.Authorizers {
 		if a.AuthorizerAppid == app {
 			return a
 		}
 	}
-	t.Fatalf("no entry for %s in %+v", app, p.Authorizers)
-	return authorizerSync{}
+	t.Fatalf("no entry for %s in %+v", app, res.Authorizers)
+	return handler.AuthorizerSync{}
 }
 
-func postSync(t *testing.T, f *httpFunction, event string) (platformSync, string) {
+func postSync(t *testing.T, f *httpFunction, event string) (handler.SyncResult, string) {
 	t.Helper()
 	status, out := f.post(t, "/", event, bearer)
 	require.Equal(t, http.StatusOK, status, out)
-	var a platformSync
-	require.NoError(t, json.Unmarshal([]byte(out), &a), out)
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields() // exactly a handler.SyncResult
+	var a handler.SyncResult
+	require.NoError(t, dec.Decode(&a), out)
 	return a, out
 }
 
@@ -128,16 +112,16 @@ func TestComponentSyncThroughBinary(t *testing.T) {
 			require.Equal(t, 0, first.ErrCode, out)
 			require.Len(t, first.Authorizers, 4, out)
 			for _, a := range []emulator.Authorizer{auths[0], auths[2]} {
-				got := first.of(t, a.AppID)
+				got := authorizerOf(t, first, a.AppID)
 				assert.Empty(t, got.Stopped, "%s carries on: %s", a.AppID, out)
 				assert.Zero(t, got.Remaining+got.Pending, out)
 				assert.Positive(t, got.Stored, out)
 			}
-			q := first.of(t, limited)
+			q := authorizerOf(t, first, limited)
 			assert.Equal(t, "quota", q.Stopped, out)
 			assert.Equal(t, quota, q.Stored, "its first %d calls, then its quota: %s", quota, out)
 			assert.Positive(t, q.Remaining, out)
-			np := first.of(t, "wx00000000noperms")
+			np := authorizerOf(t, first, "wx00000000noperms")
 			assert.Equal(t, "permission", np.Stopped, out)
 			assert.Contains(t, np.Reason, "wx00000000noperms")
 			assert.Contains(t, np.Reason, "48001")
@@ -200,12 +184,12 @@ func TestComponentSyncThroughBinary(t *testing.T) {
 			answers = append(answers, out)
 			require.Equal(t, 0, next.ErrCode, out)
 			require.Len(t, next.Authorizers, 4, "a timer covers every authorizer: %s", out)
-			resumed := next.of(t, limited)
+			resumed := authorizerOf(t, next, limited)
 			assert.Empty(t, resumed.Stopped, out)
 			assert.Zero(t, resumed.Remaining+resumed.Pending, out)
 			assert.Equal(t, q.Remaining+q.Stored-q.Final, resumed.Stored, "what the quota left, and what can still change: %s", out)
-			full := first.of(t, auths[0].AppID)
-			assert.Equal(t, full.Stored-full.Final, next.of(t, auths[0].AppID).Fetched, "only what can still change: %s", out)
+			full := authorizerOf(t, first, auths[0].AppID)
+			assert.Equal(t, full.Stored-full.Final, authorizerOf(t, next, auths[0].AppID).Fetched, "only what can still change: %s", out)
 			count := func(app string) int {
 				var n int
 				require.NoError(t, db.DB().QueryRow(rebind(db, "SELECT COUNT(*) FROM wxa_raw_answer WHERE appid = ?"), app).Scan(&n))
@@ -408,7 +392,7 @@ func TestURLModePerAuthorizerThroughBinary(t *testing.T) {
 	require.Len(t, a.Authorizers, 2, "SYNC_AUTHORIZERS: %s", out)
 	db := openStore(t, dbURL)
 	for _, auth := range []emulator.Authorizer{auths[0], auths[2]} {
-		r := a.of(t, auth.AppID)
+		r := authorizerOf(t, a, auth.AppID)
 		assert.Zero(t, r.Remaining+r.Pending, out)
 		var body string
 		require.NoError(t, db.DB().QueryRow("SELECT body FROM wxa_raw_answer WHERE appid = $1 AND method = 'getWeeklyRetain' ORDER BY begin_date DESC LIMIT 1", auth.AppID).Scan(&body))

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wxanalysis/wxanalysis/emulator"
+	"github.com/wxanalysis/wxanalysis/handler"
 	"github.com/wxanalysis/wxanalysis/internal/mysqltest"
 	"github.com/wxanalysis/wxanalysis/internal/pgtest"
 	"github.com/wxanalysis/wxanalysis/internal/scf"
@@ -136,26 +137,13 @@ func functionEnv(u *upstreamRig, url string, extra ...string) []string {
 		"WECHAT_API_BASE=" + u.srv.URL, "DATABASE_URL=" + url, "SYNC_SINCE=" + since()}, extra...)
 }
 
-type syncAnswer struct {
-	ErrCode   int
-	ErrMsg    string
-	Fetched   int
-	Stored    int
-	Final     int
-	Pending   int
-	Remaining int
-	Skipped   int
-	Stopped   string
-	Errors    []string
-}
-
-func invokeSync(t *testing.T, p *scf.Process, timeout time.Duration) (syncAnswer, string) {
+func invokeSync(t *testing.T, p *scf.Process, timeout time.Duration) (handler.SyncResult, string) {
 	t.Helper()
 	inv := invocation
 	inv.Timeout = timeout
 	out, err := p.Invoke([]byte(`{"action":"sync"}`), inv)
 	require.NoError(t, err)
-	var a syncAnswer
+	var a handler.SyncResult
 	require.NoError(t, json.Unmarshal(out, &a), "%s", out)
 	return a, string(out)
 }
@@ -440,7 +428,7 @@ func TestWarehouseFaultsThroughBinary(t *testing.T) {
 				a := startWith(t, st.bin, out, functionEnv(u, url)...)
 				b := startWith(t, st.bin, out, functionEnv(u, url)...)
 				var wg sync.WaitGroup
-				res := make([]syncAnswer, 2)
+				res := make([]handler.SyncResult, 2)
 				for i, p := range []*scf.Process{a, b} {
 					wg.Go(func() {
 						inv := invocation
@@ -519,11 +507,11 @@ func TestWarehouseFaultsThroughBinary(t *testing.T) {
 				u := newUpstream(t, emulator.Config{Latency: 20 * time.Millisecond})
 				out := &syncBuffer{}
 				p := startWith(t, st.bin, out, functionEnv(u, url, "SERIES_CONCURRENCY=2")...)
-				done := make(chan syncAnswer, 1)
+				done := make(chan handler.SyncResult, 1)
 				go func() {
 					inv := invocation
 					inv.Timeout = 60 * time.Second
-					var a syncAnswer
+					var a handler.SyncResult
 					if out, err := p.Invoke([]byte(`{"action":"sync"}`), inv); err == nil {
 						json.Unmarshal(out, &a)
 					} else {
@@ -536,7 +524,7 @@ func TestWarehouseFaultsThroughBinary(t *testing.T) {
 					time.Sleep(5 * time.Millisecond)
 				}
 				st.crash()
-				var first syncAnswer
+				var first handler.SyncResult
 				select {
 				case first = <-done:
 				case <-time.After(90 * time.Second):

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -528,39 +529,41 @@ func dbFailure(err error) *openapi.Error {
 		"); every period written before is whole, and the next run carries on"}
 }
 
-// counts are a sync's numbers, in its answer's order.
-func (r *syncRun) counts() []struct {
-	k string
-	v int
-} {
-	return []struct {
-		k string
-		v int
-	}{{"fetched", r.fetched}, {"stored", r.stored}, {"final", r.final}, {"pending", r.pending},
-		{"remaining", r.remaining}, {"skipped", r.skipped}}
+// SyncResult is the answer of {"action": "sync"}, for those who decode it.
+type SyncResult struct {
+	ErrCode int    `json:"errCode"`
+	ErrMsg  string `json:"errMsg"`
+	// AppID is whose rows the sync kept; in the per-authorizer modes each
+	// has its own entry in Authorizers instead, and the counts are sums.
+	AppID string `json:"appid,omitempty"`
+	SyncCounts
+	Stopped     string           `json:"stopped,omitempty"` // deadline, quota, database, game or platform
+	Errors      []string         `json:"errors"`            // at most maxReasons failures, quoted
+	Authorizers []AuthorizerSync `json:"authorizers,omitempty"`
 }
 
-func appendCounts(b []byte, r *syncRun) []byte {
-	for _, f := range r.counts() {
-		b = append(b, `,"`...)
-		b = append(b, f.k...)
-		b = append(b, `":`...)
-		b = strconv.AppendInt(b, int64(f.v), 10)
-	}
-	return b
+// AuthorizerSync is one authorizer's part of a SyncResult.
+type AuthorizerSync struct {
+	AuthorizerAppid string `json:"authorizerAppid"`
+	SyncCounts
+	Stopped string   `json:"stopped,omitempty"` // quota, permission, unauthorized, game or error
+	Reason  string   `json:"reason,omitempty"`  // the error that stopped it
+	Errors  []string `json:"errors"`
 }
 
-func appendStrings(b []byte, key string, list []string) []byte {
-	b = append(b, `,"`...)
-	b = append(b, key...)
-	b = append(b, `":[`...)
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, quoteJSON(s)...)
-	}
-	return append(b, ']')
+// SyncCounts are a sync's numbers (README: the warehouse).
+type SyncCounts struct {
+	Fetched   int `json:"fetched"`   // upstream calls made
+	Stored    int `json:"stored"`    // periods written
+	Final     int `json:"final"`     // of those, final
+	Pending   int `json:"pending"`   // not published yet, or failing: tried next run
+	Remaining int `json:"remaining"` // not reached before the deadline or a stop
+	Skipped   int `json:"skipped"`   // already final in the database
+}
+
+func (r *syncRun) counts() SyncCounts {
+	return SyncCounts{Fetched: r.fetched, Stored: r.stored, Final: r.final, Pending: r.pending,
+		Remaining: r.remaining, Skipped: r.skipped}
 }
 
 // result is the sync's answer: errCode 0 "sync:ok" unless a mini game, the
@@ -570,72 +573,39 @@ func appendStrings(b []byte, key string, list []string) []byte {
 func (a *syncAll) result() []byte {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	total := &syncRun{app: ""}
-	var reasons []string
+	res := SyncResult{ErrMsg: "sync:ok", Stopped: a.stopped, Errors: []string{}}
+	if a.fatal != nil {
+		res.ErrCode, res.ErrMsg = a.fatal.Code, "sync:fail "+a.fatal.Msg
+	}
 	for _, r := range a.runs {
-		total.fetched += r.fetched
-		total.stored += r.stored
-		total.final += r.final
-		total.pending += r.pending
-		total.remaining += r.remaining
-		total.skipped += r.skipped
+		c := r.counts()
+		res.Fetched += c.Fetched
+		res.Stored += c.Stored
+		res.Final += c.Final
+		res.Pending += c.Pending
+		res.Remaining += c.Remaining
+		res.Skipped += c.Skipped
 		if !a.perApp {
-			total.app, reasons = r.app, r.reasons
+			res.AppID, res.Errors = r.app, append(res.Errors, r.reasons...)
 			continue
 		}
-		if r.stopMsg != "" && len(reasons) < maxReasons {
-			reasons = append(reasons, r.app+": stopped: "+r.stopMsg)
+		if r.stopMsg != "" && len(res.Errors) < maxReasons {
+			res.Errors = append(res.Errors, r.app+": stopped: "+r.stopMsg)
 		}
 		for _, s := range r.reasons {
-			if len(reasons) < maxReasons {
-				reasons = append(reasons, r.app+": "+s)
+			if len(res.Errors) < maxReasons {
+				res.Errors = append(res.Errors, r.app+": "+s)
 			}
 		}
-	}
-	b := make([]byte, 0, 256+160*len(a.runs))
-	b = append(b, `{"errCode":`...)
-	if a.fatal != nil {
-		b = strconv.AppendInt(b, int64(a.fatal.Code), 10)
-		b = append(b, `,"errMsg":`...)
-		b = append(b, quoteJSON("sync:fail "+a.fatal.Msg)...)
-	} else {
-		b = append(b, `0,"errMsg":"sync:ok"`...)
-	}
-	if !a.perApp {
-		b = append(b, `,"appid":`...)
-		b = append(b, quoteJSON(total.app)...)
-	}
-	b = appendCounts(b, total)
-	if a.stopped != "" {
-		b = append(b, `,"stopped":`...)
-		b = append(b, quoteJSON(a.stopped)...)
-	}
-	b = appendStrings(b, "errors", reasons)
-	if a.perApp {
-		b = append(b, `,"authorizers":[`...)
-		for i, r := range a.runs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"authorizerAppid":`...)
-			b = append(b, quoteJSON(r.app)...)
-			b = appendCounts(b, r)
-			if r.stopped != "" {
-				b = append(b, `,"stopped":`...)
-				b = append(b, quoteJSON(r.stopped)...)
-				b = append(b, `,"reason":`...)
-				b = append(b, quoteJSON(r.stopMsg)...)
-			}
-			b = appendStrings(b, "errors", r.reasons)
-			b = append(b, '}')
+		entry := AuthorizerSync{AuthorizerAppid: r.app, SyncCounts: c, Stopped: r.stopped, Errors: append([]string{}, r.reasons...)}
+		if r.stopped != "" {
+			entry.Reason = r.stopMsg
 		}
-		b = append(b, ']')
+		res.Authorizers = append(res.Authorizers, entry)
 	}
-	return append(b, '}')
-}
-
-// quoteJSON is s as a JSON string.
-func quoteJSON(s string) []byte {
-	b, _ := json.Marshal(s) // a string always encodes
-	return b
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // as the function's other answers
+	_ = enc.Encode(res)      // strings and numbers always encode
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }

@@ -1,6 +1,7 @@
 package handler_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -79,26 +80,16 @@ func (r *syncRig) handler(extra func(*handler.Config)) *handler.Handler {
 	return h
 }
 
-type syncResult struct {
-	ErrCode   int
-	ErrMsg    string
-	AppID     string
-	Fetched   int
-	Stored    int
-	Final     int
-	Pending   int
-	Remaining int
-	Skipped   int
-	Stopped   string
-	Errors    []string
-}
-
-func runSync(t *testing.T, h *handler.Handler, ctx context.Context, event string) syncResult {
+// runSync invokes h with event and decodes its answer, which must be
+// exactly a handler.SyncResult: no member it does not declare.
+func runSync(t *testing.T, h *handler.Handler, ctx context.Context, event string) handler.SyncResult {
 	t.Helper()
 	out, err := h.Invoke(ctx, []byte(event))
 	require.NoError(t, err)
-	var res syncResult
-	require.NoError(t, json.Unmarshal(out, &res), "%s", out)
+	dec := json.NewDecoder(bytes.NewReader(out))
+	dec.DisallowUnknownFields()
+	var res handler.SyncResult
+	require.NoError(t, dec.Decode(&res), "%s", out)
 	return res
 }
 
@@ -116,8 +107,8 @@ func TestSyncFillsServesAndResumes(t *testing.T) {
 	h := r.handler(nil)
 	ctx := context.Background()
 	first := runSync(t, h, ctx, `{"action":"sync"}`)
-	assert.Equal(t, syncResult{ErrMsg: "sync:ok", AppID: emulator.DefaultAppID, Fetched: syncJobs, Stored: syncJobs,
-		Final: first.Final, Errors: []string{}}, first)
+	assert.Equal(t, handler.SyncResult{ErrMsg: "sync:ok", AppID: emulator.DefaultAppID,
+		SyncCounts: handler.SyncCounts{Fetched: syncJobs, Stored: syncJobs, Final: first.Final}, Errors: []string{}}, first)
 	// Final at 2024-06-15: four daily methods to 06-12, daily retention to
 	// 05-13, weekly trends to 06-09, weekly retention to 05-12, May's trend;
 	// no retained month yet.
@@ -261,7 +252,7 @@ func TestSyncDeadlineKeepsProgress(t *testing.T) {
 func TestSyncTwoAtOnce(t *testing.T) {
 	r := newSyncRig(t, emulator.Config{Latency: 2 * time.Millisecond})
 	var wg sync.WaitGroup
-	results := make([]syncResult, 2)
+	results := make([]handler.SyncResult, 2)
 	for i := range results {
 		wg.Go(func() { results[i] = runSync(t, r.handler(nil), context.Background(), `{"action":"sync"}`) })
 	}

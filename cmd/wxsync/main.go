@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/wxanalysis/wxanalysis/emulator"
+	"github.com/wxanalysis/wxanalysis/handler"
 	"github.com/wxanalysis/wxanalysis/internal/scf"
 	"github.com/wxanalysis/wxanalysis/warehouse"
 	_ "github.com/wxanalysis/wxanalysis/warehouse/sqlite"
@@ -38,20 +39,6 @@ func main() {
 		}
 		os.Exit(1)
 	}
-}
-
-type result struct {
-	ErrCode   int
-	ErrMsg    string
-	AppID     string
-	Fetched   int
-	Stored    int
-	Final     int
-	Pending   int
-	Remaining int
-	Skipped   int
-	Stopped   string
-	Errors    []string
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -101,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	took := time.Since(start)
-	var res result
+	var res handler.SyncResult
 	if err := json.Unmarshal(out, &res); err != nil {
 		return fmt.Errorf("the sync answered %s", out)
 	}
