@@ -85,6 +85,7 @@ fuzz:
 	$(GO) test ./handler -run '^$$' -fuzz '^FuzzDecodeFlat$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wxcrypt -run '^$$' -fuzz '^FuzzPush$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/resp -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/h1 -run '^$$' -fuzz '^FuzzReadResponse$$' -fuzztime $(FUZZTIME)
 
 ## conformance: reinstall wx-server-sdk (conformance/package-lock.json), record its answers to
 ## conformance/cases.json again, fail if any golden file changed, and compare the function with them

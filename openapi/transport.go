@@ -3,12 +3,15 @@ package openapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/wxanalysis/wxanalysis/internal/h1"
 )
 
 // A Transport carries one request of a call to WeChat and returns its
@@ -27,10 +30,10 @@ type Request struct {
 
 // A Response is WeChat's answer to a Request.
 type Response struct {
-	Status      int    // HTTP status; 200 for an answer relayed by a gateway
-	ContentType string // the answer's media type, as sent
-	Body        []byte // the answer, valid until Release
-	Header      http.Header
+	Status      int         // HTTP status; 200 for an answer relayed by a gateway
+	ContentType string      // the answer's media type, as sent
+	Body        []byte      // the answer, valid until Release
+	Header      http.Header // its header fields; from the default client, only Retry-After
 
 	// NoRetry is set by transports whose requests must not be sent again once
 	// answered (the cloud-call gateway): the Client then returns errcode -1
@@ -40,15 +43,15 @@ type Response struct {
 	// show, whatever the answer echoes.
 	Secrets []string
 
-	release func()
+	buf *bytes.Buffer // holds Body, returned to the pool by Release
 }
 
 // Release returns the answer's buffer; Body is invalid after.
 func (r *Response) Release() {
-	if r.release != nil {
-		r.release()
+	if r.buf != nil {
+		putBuffer(r.buf)
 	}
-	r.release, r.Body = nil, nil
+	r.buf, r.Body = nil, nil
 }
 
 // HTTPTransport calls WeChat's HTTPS API directly: POST BaseURL+path with
@@ -105,9 +108,17 @@ func noRedirects(hc *http.Client) *http.Client {
 	return &c
 }
 
+// lean carries the default client's requests: see package h1 for why.
+var lean h1.Client
+
 // send makes one HTTP request and reads the answer, at most MaxAnswer
-// bytes. A redirect is an error, never followed.
+// bytes. A redirect is an error, never followed. The default client's
+// requests go through package h1 unless they need what only net/http does
+// (a proxy); a client of the caller's own is used as it is.
 func send(ctx context.Context, hc *http.Client, method, rawURL string, body []byte) (*Response, *Error) {
+	if (hc == nil || hc == defaultHTTPClient()) && lean.Supported(rawURL) {
+		return sendLean(ctx, method, rawURL, body)
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -125,8 +136,7 @@ func send(ctx context.Context, hc *http.Client, method, rawURL string, body []by
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		return nil, &Error{Code: CodeInternal, StatusCode: resp.StatusCode,
-			Msg: "wechat server internal error, HTTP " + statusText(resp.StatusCode) + ": a redirect, which WeChat never sends; not followed"}
+		return nil, redirected(resp.StatusCode)
 	}
 	buf := buffers.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -145,7 +155,48 @@ func send(ctx context.Context, hc *http.Client, method, rawURL string, body []by
 		return nil, tooLarge(resp.StatusCode)
 	}
 	return &Response{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Header: resp.Header,
-		Body: buf.Bytes(), release: func() { putBuffer(buf) }}, nil
+		Body: buf.Bytes(), buf: buf}, nil
+}
+
+func sendLean(ctx context.Context, method, rawURL string, body []byte) (*Response, *Error) {
+	buf := buffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	contentType := ""
+	if body != nil {
+		contentType = "application/json"
+	}
+	r, err := lean.Do(ctx, method, rawURL, contentType, body, buf, MaxAnswer)
+	if err != nil {
+		putBuffer(buf)
+		if errors.Is(err, h1.ErrTooLarge) {
+			return nil, tooLarge(r.Status)
+		}
+		// As net/http's client reports it, so that errors.As finds a
+		// *url.Error either way; transportError redacts its URL.
+		return nil, transportError(ctx, &url.Error{Op: opName(method), URL: rawURL, Err: err})
+	}
+	if r.Status >= 300 && r.Status < 400 {
+		putBuffer(buf)
+		return nil, redirected(r.Status)
+	}
+	var h http.Header
+	if r.RetryAfter != "" {
+		h = http.Header{"Retry-After": {r.RetryAfter}}
+	}
+	return &Response{Status: r.Status, ContentType: r.ContentType, Header: h, Body: buf.Bytes(), buf: buf}, nil
+}
+
+// opName is the Op of a *url.Error, as net/http names it.
+func opName(method string) string {
+	if method == http.MethodPost {
+		return "Post"
+	}
+	return "Get"
+}
+
+func redirected(status int) *Error {
+	return &Error{Code: CodeInternal, StatusCode: status,
+		Msg: "wechat server internal error, HTTP " + statusText(status) + ": a redirect, which WeChat never sends; not followed"}
 }
 
 func tooLarge(status int) *Error {
