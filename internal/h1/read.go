@@ -238,8 +238,8 @@ func readChunked(br *bufio.Reader, dst *bytes.Buffer, limit int64) error {
 			return &ProtocolError{"chunk size"}
 		}
 		if size == 0 {
-			var trailers head
-			return trailers.skip(br)
+			var trailers head // read as header fields, and dropped
+			return trailers.read(br)
 		}
 		if total += size; total > limit || total < 0 {
 			return ErrTooLarge
@@ -252,25 +252,6 @@ func readChunked(br *bufio.Reader, dst *bytes.Buffer, limit int64) error {
 				err = &ProtocolError{"chunk end"}
 			}
 			return err
-		}
-	}
-}
-
-// skip reads trailer fields up to the empty line that ends them.
-func (h *head) skip(br *bufio.Reader) error {
-	for n := 0; ; n++ {
-		line, err := readLine(br)
-		if err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return err
-		}
-		if len(line) == 0 {
-			return nil
-		}
-		if n >= maxHeaderLines {
-			return &ProtocolError{"more than " + strconv.Itoa(maxHeaderLines) + " trailer fields"}
 		}
 	}
 }
