@@ -61,7 +61,12 @@ func (c *Config) readComponent(getenv func(string) string) {
 }
 
 // componentSettings are what WECHAT_TOKEN_MODE=component requires.
-var componentSettings = []string{"WECHAT_COMPONENT_APPID", "WECHAT_COMPONENT_APPSECRET", "WECHAT_COMPONENT_TOKEN", "WECHAT_COMPONENT_AES_KEY"}
+var componentSettings = []*required{
+	{"WECHAT_COMPONENT_APPID", func(c *Config) string { return c.ComponentAppID }},
+	{"WECHAT_COMPONENT_APPSECRET", func(c *Config) string { return c.ComponentSecret }},
+	{"WECHAT_COMPONENT_TOKEN", func(c *Config) string { return c.ComponentToken }},
+	{"WECHAT_COMPONENT_AES_KEY", func(c *Config) string { return c.ComponentAESKey }},
+}
 
 // checkComponent reports what is wrong with the component settings beyond
 // their presence.

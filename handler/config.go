@@ -258,7 +258,7 @@ const (
 // A tokenMode is one row of the token-mode table: what the mode needs and
 // how it reaches WeChat. A new mode is a new row.
 type tokenMode struct {
-	requires []string // settings that must be set, beyond WECHAT_APPID
+	requires []*required // settings that must be set, beyond WECHAT_APPID
 	appID    appIDUse
 	apiBase  string // the default WECHAT_API_BASE
 	// source is the client's token source and options for c.
@@ -269,19 +269,19 @@ type tokenMode struct {
 
 // tokenModes is the table of token modes (auto is resolved to one of them).
 var tokenModes = map[string]tokenMode{
-	ModeStable: {requires: []string{"WECHAT_APPSECRET"}, appID: appIDCredential, apiBase: openapi.DefaultBaseURL,
+	ModeStable: {requires: []*required{appSecret}, appID: appIDCredential, apiBase: openapi.DefaultBaseURL,
 		source: func(c *Config, hc *http.Client) (openapi.TokenSource, []openapi.Option) {
 			return &openapi.StableToken{BaseURL: c.APIBase, AppID: c.AppID, Secret: c.AppSecret, HTTPClient: hc}, nil
 		}},
-	ModeCredential: {requires: []string{"WECHAT_APPSECRET"}, appID: appIDCredential, apiBase: openapi.DefaultBaseURL,
+	ModeCredential: {requires: []*required{appSecret}, appID: appIDCredential, apiBase: openapi.DefaultBaseURL,
 		source: func(c *Config, hc *http.Client) (openapi.TokenSource, []openapi.Option) {
 			return &openapi.CredentialToken{BaseURL: c.APIBase, AppID: c.AppID, Secret: c.AppSecret, HTTPClient: hc}, nil
 		}},
-	ModeStatic: {requires: []string{"WECHAT_ACCESS_TOKEN"}, appID: appIDScope, apiBase: openapi.DefaultBaseURL,
+	ModeStatic: {requires: []*required{{"WECHAT_ACCESS_TOKEN", func(c *Config) string { return c.AccessToken }}}, appID: appIDScope, apiBase: openapi.DefaultBaseURL,
 		source: func(c *Config, hc *http.Client) (openapi.TokenSource, []openapi.Option) {
 			return openapi.StaticToken(c.AccessToken), nil
 		}},
-	ModeURL: {requires: []string{"WECHAT_TOKEN_URL"}, appID: appIDScope, apiBase: openapi.DefaultBaseURL,
+	ModeURL: {requires: []*required{{"WECHAT_TOKEN_URL", func(c *Config) string { return c.TokenURL }}}, appID: appIDScope, apiBase: openapi.DefaultBaseURL,
 		source: func(c *Config, hc *http.Client) (openapi.TokenSource, []openapi.Option) {
 			return &openapi.URLToken{URL: c.TokenURL, HTTPClient: hc}, nil
 		},
@@ -369,11 +369,11 @@ func (c *Config) validate() error {
 			errs = append(errs, &SettingError{Setting: missing, text: "WECHAT_APPID and WECHAT_APPSECRET are both required with " + in})
 		}
 		for _, s := range mode.requires {
-			if s != "WECHAT_APPSECRET" && c.setting(s) == "" {
-				add(s, "is required with "+in)
+			if s != appSecret && s.value(c) == "" {
+				add(s.name, "is required with "+in)
 			}
 		}
-		if mode.check != nil && c.setting(mode.requires[0]) != "" {
+		if mode.check != nil && mode.requires[0].value(c) != "" {
 			if err := mode.check(c); err != nil {
 				errs = append(errs, err)
 			}
@@ -446,26 +446,14 @@ func (c *Config) modeName() string {
 	return "WECHAT_TOKEN_MODE=" + c.TokenMode
 }
 
-// setting returns c's value of the named setting, for the mode table.
-func (c *Config) setting(name string) string {
-	switch name {
-	case "WECHAT_APPSECRET":
-		return c.AppSecret
-	case "WECHAT_ACCESS_TOKEN":
-		return c.AccessToken
-	case "WECHAT_TOKEN_URL":
-		return c.TokenURL
-	case "WECHAT_COMPONENT_APPID":
-		return c.ComponentAppID
-	case "WECHAT_COMPONENT_APPSECRET":
-		return c.ComponentSecret
-	case "WECHAT_COMPONENT_TOKEN":
-		return c.ComponentToken
-	case "WECHAT_COMPONENT_AES_KEY":
-		return c.ComponentAESKey
-	}
-	panic("handler: no setting " + name) // the mode table names only the settings above
+// A required setting: its name, and where a Config keeps it.
+type required struct {
+	name  string
+	value func(*Config) string
 }
+
+// appSecret is checked with WECHAT_APPID, as a pair.
+var appSecret = &required{"WECHAT_APPSECRET", func(c *Config) string { return c.AppSecret }}
 
 // autoMode picks the mode for auto: the function's own token when it has an
 // AppSecret, WeChat Cloud Run's token when its file is mounted, otherwise the
