@@ -106,7 +106,8 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, bool, error) {
 func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Duration) error {
 	n := len(key) + len(value)
 	var data []byte
-	if ttl > 0 && int64(n)+EntryOverhead <= m.max {
+	keep := ttl > 0 && int64(n)+EntryOverhead <= m.max
+	if keep {
 		// Allocated outside the lock; append rounds cap up to the size class,
 		// so cap is what the entry really occupies.
 		data = append(slices.Grow([]byte(nil), n), key...)
@@ -119,7 +120,7 @@ func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Durat
 		m.remove(i)
 	}
 	size := int64(cap(data)) + EntryOverhead
-	if data == nil || size > m.max {
+	if !keep || size > m.max {
 		return nil
 	}
 	for m.size+size > m.max {

@@ -148,10 +148,12 @@ func TestMemoryCopies(t *testing.T) {
 	again, _, _ := m.Get(ctx, "k")
 	assert.Equal(t, `{"a":1}`, string(again))
 
-	require.NoError(t, m.Set(ctx, "empty", []byte{}, time.Hour))
-	v, ok, _ := m.Get(ctx, "empty")
-	assert.True(t, ok)
-	assert.Empty(t, v)
+	for _, key := range []string{"empty", ""} {
+		require.NoError(t, m.Set(ctx, key, []byte{}, time.Hour))
+		v, ok, _ := m.Get(ctx, key)
+		assert.True(t, ok, "%q", key)
+		assert.Empty(t, v)
+	}
 }
 
 func TestMemoryConcurrent(t *testing.T) {
