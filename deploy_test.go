@@ -120,6 +120,8 @@ func TestTemplate(t *testing.T) {
 	assert.Equal(t, "./main.zip", f.Props.CodeUri)
 	assert.Greater(t, f.Props.Timeout, 0)
 	assert.Zero(t, f.Props.MemorySize%128)
+	assert.Equal(t, strconv.Itoa(handler.DefaultCacheMaxBytes), f.Props.Environment.Variables["CACHE_MAX_BYTES"],
+		"the template deploys the default in-process cache, whose peak memory make bench measures")
 }
 
 // readEnvVars finds every getenv("NAME") in the function's source.

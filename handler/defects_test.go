@@ -103,7 +103,7 @@ func TestConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 10*time.Minute, cfg.CacheTTL)
 	assert.Equal(t, 6, cfg.Concurrency)
-	assert.Equal(t, int64(16<<20), cfg.CacheMaxBytes)
+	assert.Equal(t, int64(2<<20), cfg.CacheMaxBytes)
 	assert.Equal(t, 10*time.Second, cfg.HTTPTimeout)
 	for n, ok := range map[string]bool{"0": false, "1": true, "64": true, "65": false} {
 		_, err := handler.ConfigFromEnv(envOf(map[string]string{"WECHAT_TOKEN_MODE": "none", "SERIES_CONCURRENCY": n}))

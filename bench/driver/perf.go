@@ -34,7 +34,7 @@ const weeklyPath = "/datacube/getweanalysisappidweeklyretaininfo"
 
 // distinctWeeks returns every week from the first Monday of year 1 to the
 // week of 2017-03-06, newest first: about 105,000 different requests, more
-// than the function's default in-process cache (16 MiB) holds, so that
+// than the function's default in-process cache (2 MiB) holds, so that
 // asking for them in turn misses every time with the cache on, as deployed.
 func distinctWeeks() []benchEvent {
 	var evs []benchEvent
@@ -330,7 +330,8 @@ func seriesCPU(bin string, env []string, emu *emulator.Emulator, tmp string, con
 // abRun is -ab: contenders given as label=moduleDir[+ENV=V...], each built
 // from its own module directory, measured interleaved with the floor for
 // *rounds rounds at c=16 and c=64; it prints per-round-paired medians of
-// throughput against the floor and of CPU and allocations per call. For
+// throughput against the floor and of CPU and allocations per call, and
+// each process's peak RSS at c=64 as make bench measures it (warmRuns). For
 // decisions between versions on a busy machine.
 func abRun(tmp string, creds []string, emu *emulator.Emulator, emuURL string) {
 	type variant struct {
@@ -339,6 +340,7 @@ func abRun(tmp string, creds []string, emu *emulator.Emulator, emuURL string) {
 		env   []string
 		m     *measured
 		cells map[int][]cell
+		rss   int64 // KiB: the largest peak RSS over the c=64 runs
 	}
 	var vs []*variant
 	floorBin := filepath.Join(tmp, "floor-counted")
@@ -371,7 +373,11 @@ func abRun(tmp string, creds []string, emu *emulator.Emulator, emuURL string) {
 				if v.label == "floor" {
 					ref = fixedRef
 				}
+				reset := conc == 64 && resetPeakRSS(v.m.proc.PID())
 				v.cells[conc] = append(v.cells[conc], v.m.load(conc, *duration, ref, nil))
+				if reset || conc == 64 {
+					v.rss = max(v.rss, peakRSS(v.m.proc.PID()))
+				}
 			}
 		}
 	}
@@ -410,8 +416,12 @@ func abRun(tmp string, creds []string, emu *emulator.Emulator, emuURL string) {
 			for r, c := range v.cells[conc] {
 				cpuRatio = append(cpuRatio, float64(c.cpuPerCall())/float64(vs[0].cells[conc][r].cpuPerCall()))
 			}
-			fmt.Printf("  %-12s %.3f× floor  CPU %.1f µs/call (%.2f× floor's)  %.1f allocs %.2f KB/call%s   ratios %s\n", v.label, medianF(ratio),
-				medianF(cpu), medianF(cpuRatio), medianF(objs), medianF(kb), up, fmtList(ratio))
+			rss := ""
+			if conc == 64 {
+				rss = "  peak RSS " + mb(v.rss<<10)
+			}
+			fmt.Printf("  %-12s %.3f× floor  CPU %.1f µs/call (%.2f× floor's)  %.1f allocs %.2f KB/call%s%s   ratios %s\n", v.label, medianF(ratio),
+				medianF(cpu), medianF(cpuRatio), medianF(objs), medianF(kb), up, rss, fmtList(ratio))
 		}
 	}
 }
@@ -488,6 +498,12 @@ func coldStarts(cs []*contender) {
 	}
 }
 
+// resetPeakRSS sets pid's VmHWM back to its current RSS (clear_refs 5) and
+// reports whether it could, so that the next peakRSS is that of what follows.
+func resetPeakRSS(pid int) bool {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
+}
+
 // warmRuns starts every contender's counted build, warms it up, then runs
 // *rounds rounds of every concurrency, the contenders in a different order
 // each round. Peak RSS is the largest VmHWM over the c=64 runs, reset before
@@ -504,7 +520,7 @@ func warmRuns(tmp string, cs []*contender, emu *emulator.Emulator) {
 		for _, conc := range levels {
 			for i := range cs {
 				c := cs[(i+r)%len(cs)]
-				reset := conc == 64 && os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", c.proc.PID()), []byte("5"), 0) == nil
+				reset := conc == 64 && resetPeakRSS(c.proc.PID())
 				run(c, conc, *duration)
 				if reset || conc == 64 {
 					c.rss = max(c.rss, peakRSS(c.proc.PID()))
