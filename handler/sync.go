@@ -284,15 +284,14 @@ func (h *Handler) plan(run *syncRun, now time.Time, finals map[warehouse.Period]
 	return kept
 }
 
-// syncReserve is the part of the time left that a sync keeps back: no
-// period starts in it, so that those in flight finish and the answer goes
-// out before the deadline.
-func syncReserve(ctx context.Context) time.Duration {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		return 0
-	}
-	return min(2*time.Second, time.Until(dl)/5)
+// maxSyncReserve caps syncReserve.
+const maxSyncReserve = 2 * time.Second
+
+// syncReserve is the part of the time left at a sync's start that it keeps
+// back: a fifth, at most maxSyncReserve. No period starts in it, so that
+// those in flight finish and the answer goes out before the deadline.
+func syncReserve(left time.Duration) time.Duration {
+	return max(0, min(maxSyncReserve, left/5))
 }
 
 // interleave orders the runs' jobs round-robin: the first of each run,
@@ -323,12 +322,13 @@ func (h *Handler) runSync(ctx context.Context, st *warehouse.Store, all *syncAll
 	cenv *cloudcall.Env, env map[string]string) {
 	owner := h.syncOwner()
 	expiry := start.Add(15 * time.Minute)
-	startCtx := ctx
+	var startBy time.Time // no period starts from then on; zero: no deadline
 	if dl, ok := ctx.Deadline(); ok {
-		expiry = start.Add(time.Until(dl) + time.Minute) // a crashed run's claims lapse soon after; in the store's clock
-		var cancel context.CancelFunc
-		startCtx, cancel = context.WithDeadline(ctx, dl.Add(-syncReserve(ctx)))
-		defer cancel()
+		left := dl.Sub(h.wall())
+		// A crashed run's claims lapse a minute after its deadline, in the
+		// store's clock (start is h.now's; the deadline is the wall clock's).
+		expiry = start.Add(left + time.Minute)
+		startBy = dl.Add(-syncReserve(left))
 	}
 	for _, r := range all.runs {
 		if len(r.jobs) == 0 || r.stopped != "" {
@@ -352,7 +352,7 @@ func (h *Handler) runSync(ctx context.Context, st *warehouse.Store, all *syncAll
 	each(len(queue), h.cfg.Concurrency, func(i int) {
 		j := queue[i]
 		all.mu.Lock()
-		if all.stopped == "" && expired(startCtx) {
+		if all.stopped == "" && (ctx.Err() != nil || !startBy.IsZero() && !h.wall().Before(startBy)) {
 			all.stop("deadline", nil)
 		}
 		skip := all.stopped != "" || j.run.stopped != ""
