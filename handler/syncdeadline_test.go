@@ -84,10 +84,10 @@ func TestSyncReserve(t *testing.T) {
 // lapse a minute after its deadline"): a sync with 10 minutes left stops
 // answering mid-period, as if its instance had died, holding the period it
 // claimed. Its claim and its wxa_sync_run row expire at its deadline plus a
-// minute, in the store's clock; another instance's sync at that very
-// moment still leaves the period alone, and one a millisecond later takes
-// it over and stores it. The store's clock (Config.Now) and the deadline's
-// are both injected: nothing waits for time to pass.
+// minute, in the store's clock: another instance's sync a millisecond
+// before leaves the period alone, and one at that moment takes it over and
+// stores it. The store's clock (Config.Now) and the deadline's are both
+// injected: nothing waits for time to pass.
 func TestSyncClaimsOfADeadRunLapse(t *testing.T) {
 	r := newSyncRig(t, emulator.Config{})
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -152,15 +152,15 @@ func TestSyncClaimsOfADeadRunLapse(t *testing.T) {
 	}
 
 	other := r.handler(nil) // another instance: its own owner
-	r.clock.Store(expiry.UnixNano())
-	at := runSync(t, other, context.Background(), `{"action":"sync"}`)
-	assert.Equal(t, 1, at.Remaining, "at its expiry the claim still holds: %+v", at)
-	assert.Equal(t, syncJobs-1, at.Stored)
+	r.clock.Store(expiry.Add(-time.Millisecond).UnixNano())
+	before := runSync(t, other, context.Background(), `{"action":"sync"}`)
+	assert.Equal(t, 1, before.Remaining, "a millisecond before its expiry the claim still holds: %+v", before)
+	assert.Equal(t, syncJobs-1, before.Stored)
 	assert.Zero(t, held(), "%s %s-%s is left to the dead run", method, begin, end)
 
-	r.clock.Store(expiry.Add(time.Millisecond).UnixNano())
-	after := runSync(t, other, context.Background(), `{"action":"sync"}`)
-	assert.Zero(t, after.Remaining, "a millisecond later it has lapsed: %+v", after)
+	r.clock.Store(expiry.UnixNano())
+	at := runSync(t, other, context.Background(), `{"action":"sync"}`)
+	assert.Zero(t, at.Remaining, "at its expiry it has lapsed: %+v", at)
 	assert.Equal(t, 1, held(), "%s %s-%s is taken over and stored", method, begin, end)
 
 	kill()
