@@ -22,7 +22,8 @@ import (
 	"github.com/wxanalysis/wxanalysis/openapi"
 )
 
-// fakeClock is a clock that moves only when told.
+// fakeClock is a clock that moves only when told: a test's calendar
+// (Config.Now) or the wall clock deadlines are read against (withWall).
 type fakeClock struct{ ns atomic.Int64 }
 
 func newFakeClock(t time.Time) *fakeClock {

@@ -16,14 +16,9 @@ import (
 	"github.com/wxanalysis/wxanalysis/handler"
 )
 
-// wallClock is a test's stand-in for the wall clock that a sync reads its
-// deadline against (handler.WithDeadlineClock): it moves only when told.
-type wallClock struct{ ns atomic.Int64 }
-
-func (c *wallClock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *wallClock) set(t time.Time)         { c.ns.Store(t.UnixNano()) }
-func (c *wallClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-func withWall(c *wallClock) func(*handler.Config) {
+// withWall has a handler read contexts' deadlines against c rather than
+// the wall clock (handler.WithDeadlineClock).
+func withWall(c *fakeClock) func(*handler.Config) {
 	return func(cfg *handler.Config) { *cfg = handler.WithDeadlineClock(*cfg, c.now) }
 }
 
@@ -48,7 +43,7 @@ func TestSyncReserve(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newSyncRig(t, emulator.Config{})
-			wall := &wallClock{}
+			wall := &fakeClock{}
 			next := r.srv.Config.Handler
 			r.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 				if strings.HasPrefix(req.URL.Path, "/datacube/") {
@@ -113,7 +108,7 @@ func TestSyncClaimsOfADeadRunLapse(t *testing.T) {
 	t.Cleanup(unblock)
 
 	const left = 10 * time.Minute
-	wall := &wallClock{}
+	wall := &fakeClock{}
 	deadline := time.Now().Add(time.Hour)
 	wall.set(deadline.Add(-handler.DeadlineMargin - left))
 	dead := r.handler(func(c *handler.Config) { c.Concurrency = 1; withWall(wall)(c) })
