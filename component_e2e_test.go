@@ -210,20 +210,68 @@ func cloneQuery(q map[string][]string) map[string][]string {
 	return out
 }
 
-// TestComponentCallers: a Mini Program user never reads a merchant's data,
-// whatever ADMIN_OPENIDS or ALLOW_ANY_CALLER say.
+// TestComponentCallers (SECURITY.md, 第三方调用, "Who may call"): a caller
+// with an end-user identity never reads a merchant's data, nor runs its
+// sync, even when ADMIN_OPENIDS, ADMIN_UIDS or ALLOW_ANY_CALLER=true lets
+// that very caller into a function of one Mini Program (the control, each
+// row's settings without component mode). Through the binary, over SCF's
+// protocol.
 func TestComponentCallers(t *testing.T) {
-	_, env := platform(t)
-	p := startFunction(t, append(env, "ADMIN_OPENIDS=o-admin", "ALLOW_ANY_CALLER=true")...)
-	inv := invocation
-	inv.Environment = map[string]string{"WX_CONTEXT_KEYS": "WX_OPENID,WX_APPID", "WX_OPENID": "o-admin", "WX_APPID": "wx1"}
-	out, err := p.Invoke([]byte(`{"action":"getWeeklyRetain","authorizerAppid":"wx00000000merchant1","beginDate":"20240101","endDate":"20240107"}`), inv)
-	require.NoError(t, err)
-	assert.Contains(t, string(out), `"errCode":-601004`)
-	assert.Contains(t, string(out), "third-party platform")
-	out, err = p.Invoke([]byte(`{"action":"getWeeklyRetain","authorizerAppid":"wx00000000merchant1","beginDate":"20240101","endDate":"20240107"}`), scf.Invocation{FunctionName: "analysis", Timeout: 5 * time.Second})
+	emu, env := platform(t)
+	base := env[5][len("WECHAT_API_BASE="):]
+	begin, end := lastWeek()
+	weekly := fmt.Sprintf(`{"action":"getWeeklyRetain","beginDate":%q,"endDate":%q}`, begin, end)
+	named := fmt.Sprintf(`{"action":"getWeeklyRetain","authorizerAppid":"wx00000000merchant1","beginDate":%q,"endDate":%q}`, begin, end)
+	var results []string
+	for _, tc := range []struct {
+		name    string
+		setting string
+		caller  map[string]string // the invocation's environment
+	}{
+		{"a Mini Program user in ADMIN_OPENIDS", "ADMIN_OPENIDS=o-admin",
+			map[string]string{"WX_CONTEXT_KEYS": "WX_OPENID,WX_APPID", "WX_OPENID": "o-admin", "WX_APPID": "wx1"}},
+		{"a web user in ADMIN_UIDS by TCB_CUSTOM_USER_ID", "ADMIN_UIDS=u-admin",
+			map[string]string{"TCB_CONTEXT_KEYS": "TCB_CUSTOM_USER_ID,TCB_UUID", "TCB_CUSTOM_USER_ID": "u-admin", "TCB_UUID": "u-other"}},
+		{"a web user in ADMIN_UIDS by TCB_UUID", "ADMIN_UIDS=u-admin",
+			map[string]string{"TCB_CONTEXT_KEYS": "TCB_UUID", "TCB_UUID": "u-admin"}},
+		{"an anonymous web user with ALLOW_ANY_CALLER", "ALLOW_ANY_CALLER=true",
+			map[string]string{"TCB_CONTEXT_KEYS": "TCB_UUID,TCB_ISANONYMOUS_USER", "TCB_UUID": "u-anon", "TCB_ISANONYMOUS_USER": "true"}},
+		{"an unverified user with ALLOW_ANY_CALLER", "ALLOW_ANY_CALLER=true",
+			map[string]string{"WX_FROM_OPENID": "o-someone"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := invocation
+			inv.Environment = tc.caller
+
+			// The control: the setting lets this caller into a function of
+			// one Mini Program.
+			own := startFunction(t, "WECHAT_APPID="+emulator.DefaultAppID, "WECHAT_APPSECRET="+emulator.DefaultSecret,
+				"WECHAT_API_BASE="+base, tc.setting)
+			out, err := own.Invoke([]byte(weekly), inv)
+			require.NoError(t, err)
+			require.Contains(t, string(out), `"errCode":0`, "%s is let in without component mode", tc.name)
+
+			p := startFunction(t, append(env, tc.setting)...)
+			for _, ev := range []string{named, `{"action":"sync"}`} {
+				out, err := p.Invoke([]byte(ev), inv)
+				require.NoError(t, err)
+				results = append(results, string(out))
+				assert.Contains(t, string(out), `"errCode":-601004`, ev)
+				assert.Contains(t, string(out), "third-party platform", ev)
+			}
+		})
+	}
+	p := startFunction(t, append(env, "ADMIN_OPENIDS=o-admin", "ADMIN_UIDS=u-admin", "ALLOW_ANY_CALLER=true")...)
+	out, err := p.Invoke([]byte(named), scf.Invocation{FunctionName: "analysis", Timeout: 5 * time.Second})
 	require.NoError(t, err)
 	assert.Contains(t, string(out), `"errCode":61006`, "the console may call; there is no ticket yet")
+	for _, s := range emu.Secrets() {
+		for _, r := range results {
+			if s != "" {
+				assert.NotContains(t, r, s)
+			}
+		}
+	}
 }
 
 // TestComponentSharedThroughRedis: two instances on one redis-server share

@@ -222,6 +222,130 @@ func TestComponentSyncThroughBinary(t *testing.T) {
 	}
 }
 
+// refuseAuthorizerToken answers WeChat's errcode code to every
+// api_authorizer_token request for app, as WeChat does for a merchant who
+// cancelled the authorization (61003) or whose refresh token is no longer
+// valid (61023); every other request goes to next.
+func refuseAuthorizerToken(next http.Handler, app string, code int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/cgi-bin/component/api_authorizer_token" {
+			body, _ := io.ReadAll(r.Body)
+			var req struct {
+				Authorizer string `json:"authorizer_appid"`
+			}
+			_ = json.Unmarshal(body, &req)
+			if req.Authorizer == app {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"errcode":%d,"errmsg":"refused by the test rid: 1-2-3"}`, code)
+				return
+			}
+			r.Body = io.NopCloser(strings.NewReader(string(body)))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TestComponentSyncStopsOneAuthorizer (README, "sync over every
+// authorizer", What stops what): an authorizer's quota (45009, 45011), a
+// permission it did not grant (48001), an authorization it does not have
+// or revoked (61003, 61023) or a mini game (61502) stop that authorizer
+// only: its entry says why, naming it and the errcode; the other three
+// finish, every period stored; the sync itself answers errCode 0 with
+// nothing stopped at the top. Through the local build in HTTP mode, on
+// SQLite (TestComponentSyncThroughBinary runs 45009 and 48001 on
+// PostgreSQL too).
+func TestComponentSyncStopsOneAuthorizer(t *testing.T) {
+	bin := buildLocal(t)
+	const victim = "wx00000000victim"
+	since := "SYNC_SINCE=" + openapi.Today(time.Now()).AddDate(0, 0, -componentSyncDays).Format(openapi.DateLayout)
+	for _, tc := range []struct {
+		name    string
+		code    int
+		stopped string
+		stored  int                                                // the victim's periods stored before it stopped
+		setup   func(a *emulator.Authorizer, cfg *emulator.Config) // the victim's condition
+		wrap    func(next http.Handler) http.Handler               // WeChat's answers changed in front of the emulator
+		listed  bool                                               // the victim is in the platform's list; else SYNC_AUTHORIZERS names it
+	}{
+		{name: "45009 its quota", code: 45009, stopped: "quota", stored: 3, listed: true,
+			setup: func(_ *emulator.Authorizer, cfg *emulator.Config) {
+				cfg.Faults = []emulator.Fault{{Kind: emulator.QuotaAfter, N: 3, AppID: victim}}
+			}},
+		{name: "45011 its API frequency limit", code: 45011, stopped: "quota", listed: true,
+			setup: func(_ *emulator.Authorizer, cfg *emulator.Config) {
+				cfg.Faults = []emulator.Fault{{Kind: emulator.Errcode, N: 45011, AppID: victim}}
+			}},
+		{name: "48001 permission set 18 not granted", code: 48001, stopped: "permission", listed: true,
+			setup: func(a *emulator.Authorizer, _ *emulator.Config) { a.NoAnalysis = true }},
+		{name: "61003 authorization cancelled", code: 61003, stopped: "unauthorized", listed: true,
+			wrap: func(next http.Handler) http.Handler { return refuseAuthorizerToken(next, victim, 61003) }},
+		{name: "61003 not in the platform's list", code: 61003, stopped: "unauthorized", listed: false},
+		{name: "61023 refresh token invalid", code: 61023, stopped: "unauthorized", listed: true,
+			wrap: func(next http.Handler) http.Handler { return refuseAuthorizerToken(next, victim, 61023) }},
+		{name: "61502 a mini game", code: 61502, stopped: "game", listed: true,
+			setup: func(_ *emulator.Authorizer, cfg *emulator.Config) {
+				cfg.Faults = []emulator.Fault{{Kind: emulator.Errcode, N: 61502, AppID: victim}}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			auths := emulator.DefaultAuthorizers()
+			v := emulator.Authorizer{AppID: victim, Secret: "own-secret-of-victim", RefreshToken: "refreshtoken@@@victim-first"}
+			cfg := emulator.Config{}
+			if tc.setup != nil {
+				tc.setup(&v, &cfg)
+			}
+			if tc.listed {
+				auths = append(auths, v)
+			}
+			cfg.Component = &emulator.Component{Authorizers: auths}
+			emu := emulator.New(cfg)
+			var front http.Handler = emu
+			if tc.wrap != nil {
+				front = tc.wrap(emu)
+			}
+			srv := httptest.NewServer(front)
+			t.Cleanup(srv.Close)
+			p := emu.Platform()
+			env := []string{"WECHAT_TOKEN_MODE=component", "WECHAT_COMPONENT_APPID=" + p.AppID, "WECHAT_COMPONENT_APPSECRET=" + p.Secret,
+				"WECHAT_COMPONENT_TOKEN=" + p.Token, "WECHAT_COMPONENT_AES_KEY=" + p.AESKey, "WECHAT_API_BASE=" + srv.URL,
+				"HTTP_API_KEYS=" + apiKey, "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "w.db"), since,
+				"HTTP_TIMEOUT=60s", "SERIES_CONCURRENCY=3"}
+			if !tc.listed {
+				env = append(env, "SYNC_AUTHORIZERS="+auths[0].AppID+","+auths[1].AppID+","+victim+","+auths[2].AppID)
+			}
+			f := startHTTPBin(t, bin, env...)
+			require.NoError(t, emu.PushTicket(t.Context(), http.DefaultClient, f.url+"/wechat/component"))
+
+			res, out := postSync(t, f, `{"action":"sync"}`)
+			require.Equal(t, 0, res.ErrCode, "one authorizer's error does not fail the sync: %s", out)
+			assert.Empty(t, res.Stopped, "nothing stopped the whole sync: %s", out)
+			require.Len(t, res.Authorizers, 4, out)
+			got := authorizerOf(t, res, victim)
+			assert.Equal(t, tc.stopped, got.Stopped, out)
+			assert.Contains(t, got.Reason, victim, "the reason names the authorizer: %s", out)
+			assert.Contains(t, got.Reason, fmt.Sprintf("(%d)", tc.code), "and the errcode: %s", out)
+			assert.Equal(t, tc.stored, got.Stored, out)
+			var full int
+			for _, a := range auths[:3] {
+				other := authorizerOf(t, res, a.AppID)
+				assert.Empty(t, other.Stopped, "%s carries on: %s", a.AppID, out)
+				assert.Zero(t, other.Remaining+other.Pending, "%s finishes: %s", a.AppID, out)
+				assert.Positive(t, other.Stored, out)
+				if full == 0 {
+					full = other.Stored
+				}
+				assert.Equal(t, full, other.Stored, "%s stores every period, as the others: %s", a.AppID, out)
+			}
+			for _, s := range emu.Secrets() {
+				if s != "" {
+					assert.NotContains(t, out, s)
+					assert.NotContains(t, f.logs.String(), s)
+				}
+			}
+		})
+	}
+}
+
 // TestComponentSyncFairness: under a deadline that cuts the sync short,
 // the authorizers share it: their periods are taken in turn, so that each
 // has stored as many as the others, give or take what was in flight.

@@ -262,8 +262,12 @@ func (h *Handler) servePush(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	// A captured push replayed within the window is refused: its signature
-	// is remembered, by every instance sharing the store, past the window.
-	window := 2 * wxcrypt.DefaultWindow
+	// is remembered, by every instance sharing the store, as long as its
+	// timestamp can pass. A timestamp T passes from T-window to T+window,
+	// both included, so a push first seen at T-window can come again 2
+	// windows later: remembered a second more (timestamps are in seconds),
+	// it is still refused then.
+	window := 2*wxcrypt.DefaultWindow + time.Second
 	if fresh, err := cs.store.SetNX(ctx, "wxanalysis:component:"+h.cfg.ComponentAppID+":push:"+push.MsgSignature, []byte("1"), window); err == nil && !fresh {
 		refuse(http.StatusBadRequest, "replay", "this push (its msg_signature) was already received")
 		return

@@ -110,6 +110,10 @@ type Config struct {
 	onCloudRun      bool      // the platform's CBR_ENV_ID is set
 	parseErr        error     // what ConfigFromEnv could not read: New reports it too
 	logOut          io.Writer // tests: the default logger's output instead of os.Stdout
+	// deadlineNow is the clock a context's deadline is read against (the
+	// wall clock, time.Now; tests: one they move), apart from Now, which may
+	// be a test's calendar that deadlines know nothing of.
+	deadlineNow func() time.Time
 }
 
 // ConfigFromEnv reads the configuration with getenv, which is os.Getenv in

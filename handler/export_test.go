@@ -21,3 +21,14 @@ func LogSuccess(h *Handler, ctx context.Context) {
 	h.logInvocation(ctx, &record{caller: KindOwner, action: "getWeeklyRetain", cache: cache.Miss,
 		stats: openapi.CallStats{Attempts: 1}}, 1234567*time.Nanosecond)
 }
+
+// DeadlineMargin is what Invoke keeps back from the invocation's deadline:
+// the deadline a sync sees is the invocation's less this.
+const DeadlineMargin = deadlineMargin
+
+// WithDeadlineClock has cfg's handler read contexts' deadlines against now
+// instead of the wall clock, so that a test moves the time left by hand.
+func WithDeadlineClock(cfg Config, now func() time.Time) Config {
+	cfg.deadlineNow = now
+	return cfg
+}

@@ -36,6 +36,7 @@ type Handler struct {
 	client    *openapi.Client
 	cache     *cache.Cache
 	now       func() time.Time
+	wall      func() time.Time // what deadlines are measured against: time.Now (Config.deadlineNow)
 	log       *slog.Logger
 	lookupEnv func(string) (string, bool)
 	appScope  string          // the cache scope outside cloud mode: whose data this function reads (Check requires an AppID to share it)
@@ -58,9 +59,12 @@ func FromEnv(getenv func(string) string) *Handler {
 
 // newHandler builds the handler of cfg, checked, whose error is err.
 func newHandler(cfg Config, err error) *Handler {
-	h := &Handler{cfg: cfg, err: err, now: cfg.Now, log: cfg.Logger, lookupEnv: cfg.LookupEnv}
+	h := &Handler{cfg: cfg, err: err, now: cfg.Now, wall: cfg.deadlineNow, log: cfg.Logger, lookupEnv: cfg.LookupEnv}
 	if h.now == nil {
 		h.now = time.Now
+	}
+	if h.wall == nil {
+		h.wall = time.Now
 	}
 	if h.log == nil {
 		out := io.Writer(os.Stdout)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -284,15 +285,14 @@ func (h *Handler) plan(run *syncRun, now time.Time, finals map[warehouse.Period]
 	return kept
 }
 
-// syncReserve is the part of the time left that a sync keeps back: no
-// period starts in it, so that those in flight finish and the answer goes
-// out before the deadline.
-func syncReserve(ctx context.Context) time.Duration {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		return 0
-	}
-	return min(2*time.Second, time.Until(dl)/5)
+// maxSyncReserve caps syncReserve.
+const maxSyncReserve = 2 * time.Second
+
+// syncReserve is the part of the time left at a sync's start that it keeps
+// back: a fifth, at most maxSyncReserve. No period starts in it, so that
+// those in flight finish and the answer goes out before the deadline.
+func syncReserve(left time.Duration) time.Duration {
+	return max(0, min(maxSyncReserve, left/5))
 }
 
 // interleave orders the runs' jobs round-robin: the first of each run,
@@ -323,12 +323,13 @@ func (h *Handler) runSync(ctx context.Context, st *warehouse.Store, all *syncAll
 	cenv *cloudcall.Env, env map[string]string) {
 	owner := h.syncOwner()
 	expiry := start.Add(15 * time.Minute)
-	startCtx := ctx
+	var startBy time.Time // no period starts from then on; zero: no deadline
 	if dl, ok := ctx.Deadline(); ok {
-		expiry = start.Add(time.Until(dl) + time.Minute) // a crashed run's claims lapse soon after; in the store's clock
-		var cancel context.CancelFunc
-		startCtx, cancel = context.WithDeadline(ctx, dl.Add(-syncReserve(ctx)))
-		defer cancel()
+		left := dl.Sub(h.wall())
+		// A crashed run's claims lapse a minute after its deadline, in the
+		// store's clock (start is h.now's; the deadline is the wall clock's).
+		expiry = start.Add(left + time.Minute)
+		startBy = dl.Add(-syncReserve(left))
 	}
 	for _, r := range all.runs {
 		if len(r.jobs) == 0 || r.stopped != "" {
@@ -352,7 +353,7 @@ func (h *Handler) runSync(ctx context.Context, st *warehouse.Store, all *syncAll
 	each(len(queue), h.cfg.Concurrency, func(i int) {
 		j := queue[i]
 		all.mu.Lock()
-		if all.stopped == "" && expired(startCtx) {
+		if all.stopped == "" && (ctx.Err() != nil || !startBy.IsZero() && !h.wall().Before(startBy)) {
 			all.stop("deadline", nil)
 		}
 		skip := all.stopped != "" || j.run.stopped != ""
@@ -468,6 +469,25 @@ var authorizerStops = map[int]string{
 	openapi.CodeGameNoData:      "game",
 }
 
+// stopReason is what the answer says stopped run app's part: the error,
+// naming the authorizer, its errcode and what to do. The open platform's
+// own errors (61003, 61023, 48001) say so already (openapi.ComponentError).
+func stopReason(app string, e *openapi.Error) string {
+	if strings.HasPrefix(e.Msg, "component: ") {
+		return e.ErrMsg()
+	}
+	who := "authorizer " + app
+	switch e.Code {
+	case openapi.CodeQuotaExhausted:
+		return who + " has spent its daily quota of this API (45009): WeChat counts it per Mini Program; the next run carries on"
+	case 45011:
+		return who + " called this API more often than WeChat allows (45011): the next run carries on"
+	case openapi.CodeGameNoData:
+		return who + " is a mini game: WeChat's analysis API does not serve mini games (61502), so there is nothing to sync; leave it out of SYNC_AUTHORIZERS"
+	}
+	return who + ": " + strconv.Itoa(e.Code) + " " + e.ErrMsg()
+}
+
 // platformStops are the errcodes that concern the platform itself, not an
 // authorizer: no authorizer can be read, and the sync ends with the error.
 var platformStops = map[int]bool{openapi.CodeIPNotAllowed: true, openapi.CodeTicketExpired: true, openapi.CodeTicketInvalid: true}
@@ -487,10 +507,9 @@ func (h *Handler) stopFor(r *syncRun, e *openapi.Error) {
 	}
 	word, ok := authorizerStops[e.Code]
 	if !ok {
-		r.stop("error", strconv.Itoa(e.Code)+" "+e.ErrMsg())
-		return
+		word = "error"
 	}
-	r.stop(word, e.ErrMsg())
+	r.stop(word, stopReason(r.app, e))
 }
 
 // syncFailed sorts an upstream failure: a quota stops the run, a mini game
@@ -511,7 +530,7 @@ func (h *Handler) syncFailed(ctx context.Context, j *syncJob, e *openapi.Error) 
 		run.all.stop("game", &openapi.Error{Code: e.Code, Msg: "this AppID is a mini game: WeChat's analysis API does not serve mini games (61502), so there is nothing to sync"})
 	case e.Code == openapi.CodeQuotaExhausted || e.Code == 45011:
 		run.remaining++
-		run.stop("quota", e.ErrMsg())
+		run.stop("quota", stopReason(run.app, e))
 		run.reason(j, e.ErrMsg())
 	case h.comp != nil && (stops || platformStops[e.Code]):
 		run.remaining++

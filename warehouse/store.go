@@ -83,7 +83,9 @@ WHERE appid = ? AND final = ?`), appid, true)
 }
 
 // Claim claims p for owner until expiry, so that no other sync fetches it
-// meanwhile. It reports false if another owner holds p, or if p was
+// meanwhile; from expiry on, by the store's clock, the claim has lapsed, as
+// the run BeginRun recorded with the same expiry no longer counts as
+// running. It reports false if another owner holds p, or if p was
 // written at or after since (by a sync that ran while this one did): either
 // way the caller leaves p alone. An owner may claim again what it holds: a
 // run of its that lost the database could not release its claims.
@@ -108,7 +110,7 @@ func (s *Store) Claim(ctx context.Context, p Period, owner string, expiry, since
 		}
 	}
 	res, err = s.db.ExecContext(ctx, s.rebind(`UPDATE wxa_sync_claim SET owner = ?, expires_ms = ?
-WHERE appid = ? AND method = ? AND begin_date = ? AND end_date = ? AND (expires_ms < ? OR owner = ?) AND fetched_ms < ?`),
+WHERE appid = ? AND method = ? AND begin_date = ? AND end_date = ? AND (expires_ms <= ? OR owner = ?) AND fetched_ms < ?`),
 		owner, expiry.UnixMilli(), p.AppID, p.Method, iso(p.BeginDate), iso(p.EndDate), s.now().UnixMilli(), owner, since.UnixMilli())
 	if err != nil {
 		return false, s.fail("claim", "could not claim "+p.String(), err)

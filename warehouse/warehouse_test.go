@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -202,6 +203,49 @@ func TestStore(t *testing.T) {
 				ok, err = s.Claim(ctx, q, "d", time.Now().Add(time.Minute), time.Now())
 				require.NoError(t, err)
 				assert.True(t, ok, "an expired claim is taken over")
+			})
+
+			t.Run("a dead run's claims lapse at its expiry, by the store's clock", func(t *testing.T) {
+				// README, Faults: "claims of a run that died lapse a minute
+				// after its deadline": the sync gives its deadline plus a
+				// minute as the expiry (handler's TestSyncClaimsOfADeadRunLapse);
+				// here the store honours it to the millisecond: held until
+				// then, the claim and the run's record lapse together.
+				var now atomic.Int64
+				s := open(t, b.fresh(t), warehouse.Options{Now: func() time.Time { return time.UnixMilli(now.Load()) }})
+				ctx := context.Background()
+				start := time.Date(2024, 6, 15, 4, 0, 0, 0, time.UTC)
+				expiry := start.Add(10*time.Minute + time.Minute)
+				now.Store(start.UnixMilli())
+				since, err := s.BeginRun(ctx, "wx1", "dead", start, expiry)
+				require.NoError(t, err)
+				require.Equal(t, start.UnixMilli(), since.UnixMilli())
+				p := period("wx1")
+				ok, err := s.Claim(ctx, p, "dead", expiry, since)
+				require.NoError(t, err)
+				require.True(t, ok)
+				// It never releases anything: the next run's attempts, in order.
+				for _, tc := range []struct {
+					name  string
+					at    time.Time
+					taken bool
+				}{
+					{"at the deadline", start.Add(10 * time.Minute), false},
+					{"a millisecond before the expiry", expiry.Add(-time.Millisecond), false},
+					{"at the expiry", expiry, true},
+				} {
+					now.Store(tc.at.UnixMilli())
+					since, err := s.BeginRun(ctx, "wx1", "next", tc.at, tc.at.Add(11*time.Minute))
+					require.NoError(t, err, tc.name)
+					if tc.taken {
+						assert.Equal(t, tc.at.UnixMilli(), since.UnixMilli(), "%s: the dead run no longer counts as running", tc.name)
+					} else {
+						assert.Equal(t, start.UnixMilli(), since.UnixMilli(), "%s: the dead run still counts as running", tc.name)
+					}
+					ok, err := s.Claim(ctx, p, "next", tc.at.Add(11*time.Minute), since)
+					require.NoError(t, err, tc.name)
+					assert.Equal(t, tc.taken, ok, tc.name)
+				}
 			})
 
 			t.Run("two writers of one period at once", func(t *testing.T) {
