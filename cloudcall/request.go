@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,7 +41,20 @@ type formField struct {
 	binary bool // requestData: a Buffer, with its own Content-Type, never skipped when signing
 }
 
-var envIDPattern = regexp.MustCompile(`^[a-z0-9_-]{1,40}$`)
+// isHostEnvID reports whether the environment ID may prefix the host name
+// (^[a-z0-9_-]{1,40}$). By hand rather than with regexp, which would bring
+// 0.24 MiB to the binary for two checks.
+func isHostEnvID(s string) bool {
+	if len(s) < 1 || len(s) > 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // build makes the request the SDK sends for one call at now, with sequence number seq.
 func build(env *Env, apiName string, data []byte, now time.Time, seq uint64, boundary string) (*wireRequest, error) {
@@ -138,7 +150,7 @@ func gatewayURL(env *Env, seqID string) string {
 		default:
 			host = "tcb-api.tencentcloudapi.com"
 		}
-		if envIDPattern.MatchString(env.EnvID) {
+		if isHostEnvID(env.EnvID) {
 			host = env.EnvID + "." + host
 		}
 		scheme := "https"
