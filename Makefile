@@ -83,6 +83,8 @@ fuzz:
 	$(GO) test ./handler -run '^$$' -fuzz '^FuzzEvent$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./handler -run '^$$' -fuzz '^FuzzHTTPEvent$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./handler -run '^$$' -fuzz '^FuzzDecodeFlat$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./handler -run '^$$' -fuzz '^FuzzIsAppID$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./cloudcall -run '^$$' -fuzz '^FuzzIsHostEnvID$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./wxcrypt -run '^$$' -fuzz '^FuzzPush$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/resp -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/h1 -run '^$$' -fuzz '^FuzzReadResponse$$' -fuzztime $(FUZZTIME)

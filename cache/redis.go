@@ -137,10 +137,12 @@ const maxValue = 6_000_000
 // bytes) and CRC-32C (4 bytes), big-endian, then the value.
 const envelope = 4 + 8 + 4 + 4
 
-var (
-	magic      = []byte("wxa\x02")
-	castagnoli = crc32.MakeTable(crc32.Castagnoli)
-)
+var magic = []byte("wxa\x02")
+
+// castagnoli is the CRC-32C table, made on first use rather than when the
+// package is initialized: making it takes about 0.3 ms (the SSE4.2 tables),
+// which every cold start paid, with Redis or without.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // seal returns value in its envelope for key.
 func seal(key string, value []byte) []byte {
@@ -149,7 +151,7 @@ func seal(key string, value []byte) []byte {
 	b = append(b, magic...)
 	b = append(b, sum[:8]...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(value)))
-	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(value, castagnoli))
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(value, castagnoli()))
 	return append(b, value...)
 }
 
@@ -177,7 +179,7 @@ func unseal(key string, b []byte) ([]byte, string) {
 		return nil, "length does not match"
 	case len(v) > maxValue:
 		return nil, "larger than a result may be"
-	case binary.BigEndian.Uint32(b[16:20]) != crc32.Checksum(v, castagnoli):
+	case binary.BigEndian.Uint32(b[16:20]) != crc32.Checksum(v, castagnoli()):
 		return nil, "checksum does not match"
 	}
 	return v, ""

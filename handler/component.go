@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -44,7 +43,20 @@ const AppIDPlaceholder = "{appid}"
 // service alone knows which AppIDs are real.
 const maxAuthorizerClients = 10000
 
-var appIDPattern = regexp.MustCompile(`^wx[0-9A-Za-z]{8,30}$`)
+// isAppID reports whether s is shaped as a Mini Program's AppID: "wx" and 8
+// to 30 ASCII letters and digits (^wx[0-9A-Za-z]{8,30}$). By hand rather than
+// with regexp, which would bring 0.24 MiB to the binary for two checks.
+func isAppID(s string) bool {
+	if len(s) < 2+8 || len(s) > 2+30 || s[:2] != "wx" {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
 
 // perAuthorizer reports whether events name their authorizer.
 func (c *Config) perAuthorizer() bool {
@@ -145,7 +157,7 @@ func (h *Handler) whose(ev map[string]any) (string, *openapi.Error) {
 			"this function serves a third-party platform's authorizers (WECHAT_TOKEN_MODE=" + h.cfg.TokenMode + ")")
 	}
 	s, ok := raw.(string)
-	if !ok || !appIDPattern.MatchString(s) {
+	if !ok || !isAppID(s) {
 		return "", invalidArgs(AuthorizerKey + " must be a Mini Program's AppID: wx followed by letters and digits, not " + describe(raw))
 	}
 	return s, nil
@@ -333,7 +345,7 @@ func (c *Config) checkSyncAuthorizers() []error {
 	}
 	for i, app := range c.SyncAuthorizers {
 		switch {
-		case !appIDPattern.MatchString(app):
+		case !isAppID(app):
 			errs = append(errs, &SettingError{Setting: "SYNC_AUTHORIZERS", Rule: fmt.Sprintf(
 				": entry %d is not a Mini Program's AppID (wx followed by 8 to 30 letters and digits); separate AppIDs with commas", i+1)})
 		case slices.Index(c.SyncAuthorizers, app) < i:

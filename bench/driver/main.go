@@ -54,6 +54,7 @@ var (
 	days     = flag.Int("days", 30, "days of visits the dashboard draws")
 	profile  = flag.String("profile", "", "instead of the report: write cpu.pprof and allocs.pprof of the function under the c=16 load to this directory")
 	abSpec   = flag.String("ab", "", "instead of the report: label=moduleDir[+ENV=V...],... measured against the floor at c=16 and c=64 (paired medians)")
+	coldOnly = flag.Bool("cold-only", false, "instead of the report: only -cold cold starts from disk of the floor and of each -ab variant (default wxanalysis=..), built as deployed")
 )
 
 // levels are the concurrencies measured; profiled is the one -profile loads.
@@ -120,6 +121,10 @@ func main() {
 
 	if *profile != "" {
 		profileRun(tmp, creds, emuHandler)
+		return
+	}
+	if *coldOnly {
+		coldRun(tmp, creds, emu.URL)
 		return
 	}
 	if *abSpec != "" {

@@ -346,15 +346,10 @@ func abRun(tmp string, creds []string, emu *emulator.Emulator, emuURL string) {
 	floorBin := filepath.Join(tmp, "floor-counted")
 	check(buildCounted(tmp, ".", "floor", floorBin))
 	vs = append(vs, &variant{label: "floor", bin: floorBin, env: []string{"FLOOR_URL=" + emuURL + weeklyPath + "?access_token=" + stableToken(emuURL)}})
-	for i, spec := range strings.Split(*abSpec, ",") {
-		label, rest, ok := strings.Cut(spec, "=")
-		if !ok {
-			log.Fatalf("-ab: %q is not label=moduleDir[+ENV=V...]", spec)
-		}
-		parts := strings.Split(rest, "+")
+	for i, ab := range parseAB(*abSpec) {
 		bin := filepath.Join(tmp, fmt.Sprintf("ab%d", i))
-		check(buildCounted(tmp, parts[0], ".", bin))
-		vs = append(vs, &variant{label: label, bin: bin, env: append(slices.Clip(creds), parts[1:]...)})
+		check(buildCounted(tmp, ab.module, ".", bin))
+		vs = append(vs, &variant{label: ab.label, bin: bin, env: append(slices.Clip(creds), ab.env...)})
 	}
 	for _, v := range vs {
 		v.m = startMeasured(tmp, v.label, v.bin, v.env, emu)
@@ -463,21 +458,29 @@ type perfFields struct {
 // and cold start are reported; for wxanalysis `make build`, so whatever the
 // product's build puts in the binary is counted) and counted (the timed runs).
 func buildContenders(tmp string, cs []*contender) {
+	buildDeployed(tmp, cs)
+	for _, c := range cs {
+		c.counted = c.bin + "-counted"
+		check(buildCounted(tmp, c.module, cmp.Or(c.pkg, "."), c.counted))
+	}
+}
+
+// buildDeployed builds each contender as deployed into tmp (c.bin) and
+// records its size.
+func buildDeployed(tmp string, cs []*contender) {
 	for i, c := range cs {
 		c.bin = filepath.Join(tmp, fmt.Sprintf("c%d", i))
-		c.counted = c.bin + "-counted"
 		if c.pkg == "" {
 			abs, err := filepath.Abs(c.bin)
 			check(err)
 			cmd := exec.Command("make", "-s", "build", "BIN="+abs)
 			cmd.Dir = c.module
 			if b, err := cmd.CombinedOutput(); err != nil {
-				log.Fatalf("make build: %v\n%s", err, b)
+				log.Fatalf("make build in %s: %v\n%s", c.module, err, b)
 			}
 		} else {
 			check(build("./"+c.pkg, c.bin))
 		}
-		check(buildCounted(tmp, c.module, cmp.Or(c.pkg, "."), c.counted))
 		fi, err := os.Stat(c.bin)
 		check(err)
 		c.size = fi.Size()
@@ -485,10 +488,12 @@ func buildContenders(tmp string, cs []*contender) {
 	}
 }
 
-// coldStarts times *colds cold starts from disk of each contender, in turn.
+// coldStarts times *colds cold starts from disk of each contender, in turn,
+// the contenders in a different order each round.
 func coldStarts(cs []*contender) {
-	for range *colds {
-		for _, c := range cs {
+	for r := range *colds {
+		for i := range cs {
+			c := cs[(i+r)%len(cs)]
 			took, evicted := coldFromDisk(c.bin, c.env, events[0])
 			c.cold = append(c.cold, took)
 			if evicted {
@@ -502,6 +507,54 @@ func coldStarts(cs []*contender) {
 // reports whether it could, so that the next peakRSS is that of what follows.
 func resetPeakRSS(pid int) bool {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
+}
+
+// abVariant is one -ab contender: label=moduleDir[+ENV=V...].
+type abVariant struct {
+	label, module string
+	env           []string // added to the credentials
+}
+
+// parseAB parses -ab's label=moduleDir[+ENV=V...],... list.
+func parseAB(spec string) []abVariant {
+	var vs []abVariant
+	for _, item := range strings.Split(spec, ",") {
+		label, rest, ok := strings.Cut(item, "=")
+		if !ok || label == "" || rest == "" {
+			log.Fatalf("-ab: %q is not label=moduleDir[+ENV=V...]", item)
+		}
+		parts := strings.Split(rest, "+")
+		vs = append(vs, abVariant{label: label, module: parts[0], env: parts[1:]})
+	}
+	return vs
+}
+
+// coldRun is -cold-only: the floor and each -ab variant (default: this
+// module as wxanalysis) built as deployed (make build), then *colds cold
+// starts from disk of each, interleaved (coldStarts); it prints each one's
+// median, its ratio to the floor's median and the median of the ratios
+// within each round, and the stripped size.
+func coldRun(tmp string, creds []string, emuURL string) {
+	spec := cmp.Or(*abSpec, "wxanalysis=..")
+	cs := []*contender{{name: "floor", fixed: true, perfFields: perfFields{module: ".", pkg: "floor"},
+		env: []string{"FLOOR_URL=" + emuURL + weeklyPath + "?access_token=" + stableToken(emuURL)}}}
+	for _, v := range parseAB(spec) {
+		cs = append(cs, &contender{name: v.label, perfFields: perfFields{module: v.module}, env: append(slices.Clip(creds), v.env...)})
+	}
+	log.Print("building")
+	buildDeployed(tmp, cs)
+	log.Printf("%d cold starts from disk of each", *colds)
+	coldStarts(cs)
+	floor := cs[0]
+	for _, c := range cs {
+		var paired []float64
+		for r := range c.cold {
+			paired = append(paired, float64(c.cold[r])/float64(floor.cold[r]))
+		}
+		fmt.Printf("%-12s cold start median %s (p25 %s, p75 %s)  %.3f× the floor's median, paired median %.3f×  from disk %d of %d  stripped %d bytes (%s)\n",
+			c.name, ms(median(c.cold)), ms(percentile(c.cold, 0.25)), ms(percentile(c.cold, 0.75)),
+			float64(median(c.cold))/float64(median(floor.cold)), medianF(paired), c.coldEvicted, len(c.cold), c.size, mb(c.size))
+	}
 }
 
 // warmRuns starts every contender's counted build, warms it up, then runs

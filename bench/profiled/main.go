@@ -11,9 +11,8 @@ import (
 	"runtime/pprof"
 	"syscall"
 
-	"github.com/tencentyun/scf-go-lib/cloudfunction"
-
 	"github.com/wxanalysis/wxanalysis/handler"
+	"github.com/wxanalysis/wxanalysis/internal/scfrpc"
 )
 
 func main() {
@@ -36,5 +35,5 @@ func main() {
 		}
 		os.Exit(0)
 	}()
-	cloudfunction.StartHandler(handler.NewWarm(handler.FromEnv(os.Getenv), handler.DefaultWorkers)) // as main.go
+	scfrpc.Start(handler.NewWarm(handler.FromEnv(os.Getenv), handler.DefaultWorkers)) // as main.go
 }

@@ -23,6 +23,7 @@ import (
 // A Process is a running function binary.
 type Process struct {
 	cmd    *exec.Cmd
+	addr   string // host:port of its RPC server
 	client *rpc.Client
 	exited chan error
 }
@@ -47,10 +48,10 @@ func StartTo(w io.Writer, bin string, env []string, startTimeout time.Duration) 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	p := &Process{cmd: cmd, exited: make(chan error, 1)}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	p := &Process{cmd: cmd, addr: addr, exited: make(chan error, 1)}
 	go func() { p.exited <- cmd.Wait() }()
 
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(startTimeout)
 	for {
 		select {
@@ -59,9 +60,16 @@ func StartTo(w io.Writer, bin string, env []string, startTimeout time.Duration) 
 		default:
 		}
 		if c, err := rpc.Dial("tcp", addr); err == nil {
-			if err = c.Call("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}); err == nil {
-				p.client = c
-				return p, nil
+			// Bounded: a function that answers the ping wrongly (another
+			// sequence number) would leave Call waiting for good.
+			ping := c.Go("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}, make(chan *rpc.Call, 1))
+			select {
+			case <-ping.Done:
+				if ping.Error == nil {
+					p.client = c
+					return p, nil
+				}
+			case <-time.After(time.Until(deadline)):
 			}
 			c.Close()
 		}
@@ -72,6 +80,9 @@ func StartTo(w io.Writer, bin string, env []string, startTimeout time.Duration) 
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Addr returns the host:port the function serves SCF's protocol on.
+func (p *Process) Addr() string { return p.addr }
 
 // PID returns the function's process id.
 func (p *Process) PID() int { return p.cmd.Process.Pid }
