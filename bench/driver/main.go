@@ -381,7 +381,7 @@ var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) n
 
 func goBenchmarks() map[string]goResult {
 	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", *goBench,
-		"./casing", "./handler", "./openapi", "./internal/h1")
+		"./casing", "./handler", "./openapi", "./internal/h1", "./internal/scfrpc")
 	cmd.Dir = ".."
 	cmd.Stderr = os.Stderr
 	b, err := cmd.Output()

@@ -85,7 +85,7 @@ func (testHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 // process starts the test binary as a function served by server (see
 // serverEnv) and returns its address.
-func process(t *testing.T, server string) string {
+func process(t testing.TB, server string) string {
 	t.Helper()
 	exe, err := os.Executable()
 	require.NoError(t, err)
@@ -379,4 +379,26 @@ func TestServeConnEndsWithItsClient(t *testing.T) {
 	}
 	_, err := server.Write([]byte{0})
 	assert.ErrorIs(t, err, io.ErrClosedPipe, "ServeConn closes its connection")
+}
+
+// BenchmarkInvoke: one invocation at a time through each server, from
+// net/rpc's client as SCF's runtime sends it, each server in a process of
+// its own; the handler answers at once, so what is measured is the protocol.
+func BenchmarkInvoke(b *testing.B) {
+	for _, server := range []string{"scf-go-lib", "scfrpc"} {
+		b.Run(server, func(b *testing.B) {
+			client, err := rpc.Dial("tcp", process(b, server))
+			require.NoError(b, err)
+			defer client.Close()
+			req := &messages.InvokeRequest{Payload: []byte("nil"), RequestId: "req-1", Deadline: deadline,
+				Environment: `{"SCFRPC_TEST_VAR":"v"}`}
+			b.ReportAllocs()
+			for b.Loop() {
+				var resp messages.InvokeResponse
+				if err := client.Call("Function.Invoke", req, &resp); err != nil || resp.Error != nil {
+					b.Fatal(err, resp.Error)
+				}
+			}
+		})
+	}
 }
