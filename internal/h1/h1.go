@@ -349,9 +349,12 @@ func (c *Client) exchange(ctx context.Context, cn *conn, t target, method, conte
 	return r, keep, answered, err
 }
 
-// cause names ctx's end as the error when it ended the exchange. The only
-// deadlines a connection has are ctx's, so a timeout is ctx's doing even
-// when ctx's own timer has not fired yet.
+// cause names ctx's end as the error when it ended the exchange, and
+// returns only once ctx says so too (ctx.Err() != nil), as net/http does:
+// callers, the cache among them, tell a caller's own deadline from an
+// upstream failure by ctx.Err(). A connection's only deadlines are ctx's, so
+// a timeout at or after ctx's deadline is ctx's doing, even when ctx's own
+// timer has not fired yet; it is firing, so the wait is short.
 func (c *Client) cause(ctx context.Context, err error) error {
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() {
@@ -360,10 +363,14 @@ func (c *Client) cause(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return cerr
 	}
-	if _, ok := ctx.Deadline(); ok {
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		if done := ctx.Done(); done != nil {
+			<-done
+			return ctx.Err()
+		}
 		return context.DeadlineExceeded
 	}
-	return err
+	return err // the dialer's own timeout
 }
 
 var writeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

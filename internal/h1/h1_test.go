@@ -396,15 +396,40 @@ func TestContext(t *testing.T) {
 	_, err := c.Do(ctx, "POST", s.url(), "", []byte(`{}`), &buf, 100)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 
+	// A context whose timer fires late: Do's deadline error comes only once
+	// the context says so too, for callers that ask it whose deadline it was.
+	late := &lateContext{Context: context.Background(), deadline: time.Now().Add(50 * time.Millisecond), done: make(chan struct{})}
+	time.AfterFunc(150*time.Millisecond, func() { late.err.Store(true); close(late.done) })
+	_, err = c.Do(late, "POST", s.url(), "", []byte(`{}`), &buf, 100)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, late.Err(), context.DeadlineExceeded, "the context is done when Do returns its deadline")
+
 	ctx, cancel = context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
 	_, err = c.Do(ctx, "POST", s.url(), "", []byte(`{}`), &buf, 100)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Zero(t, c.idle(s.url()), "a connection interrupted is not kept")
-	assert.EqualValues(t, 2, s.conns.Load())
+	assert.EqualValues(t, 3, s.conns.Load())
 
 	_, err = c.Do(ctx, "POST", s.url(), "", []byte(`{}`), &buf, 100)
 	require.ErrorIs(t, err, context.Canceled, "a context already done")
+}
+
+// lateContext reports its deadline, but its Done closes only later.
+type lateContext struct {
+	context.Context
+	deadline time.Time
+	done     chan struct{}
+	err      atomic.Bool
+}
+
+func (c *lateContext) Deadline() (time.Time, bool) { return c.deadline, true }
+func (c *lateContext) Done() <-chan struct{}       { return c.done }
+func (c *lateContext) Err() error {
+	if c.err.Load() {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 func TestTLS(t *testing.T) {
