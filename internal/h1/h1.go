@@ -20,7 +20,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -64,7 +66,8 @@ type conn struct {
 	nc        net.Conn
 	br        *bufio.Reader
 	idleSince time.Time
-	deadline  bool // a deadline is set on nc
+	deadline  bool      // a deadline is set on nc
+	idle      idleCheck // whether the server has said anything since the last answer
 }
 
 // A Response is an answer's status and the headers its callers read; the
@@ -166,7 +169,8 @@ func (c *Client) host(t target) *host {
 		if c.hosts == nil {
 			c.hosts = make(map[string]*host)
 		}
-		c.hosts[t.key] = h
+		// A copy: t.key is part of a URL that may carry a token.
+		c.hosts[strings.Clone(t.key)] = h
 	}
 	return h
 }
@@ -183,9 +187,12 @@ func proxied(t target) bool {
 
 // Do sends method rawURL with body (Content-Type contentType; no body when
 // nil) and appends the answer's body to dst, at most limit bytes. It honours
-// ctx's deadline and cancellation. A connection the server closed while it
-// was idle is replaced once, as a request that was never answered is safe to
-// send again; any other failure is returned. Errors never contain the URL.
+// ctx's deadline and cancellation. An idle connection is used again only if
+// the server has sent nothing on it since its last answer (no close, no
+// unsolicited answer such as an idle 408); should the server close it anyway
+// before the request is written whole, the request goes once on a new
+// connection. Once written, a request is never sent again: the server may
+// have acted on it. Errors never contain the URL.
 func (c *Client) Do(ctx context.Context, method, rawURL, contentType string, body []byte, dst *bytes.Buffer, limit int64) (Response, error) {
 	t, ok := split(rawURL)
 	if !ok {
@@ -197,15 +204,13 @@ func (c *Client) Do(ctx context.Context, method, rawURL, contentType string, bod
 		if err != nil {
 			return Response{}, err
 		}
-		start := dst.Len()
-		r, keep, answered, err := c.exchange(ctx, cn, t, method, contentType, body, dst, limit)
-		if err == nil && keep {
+		r, keep, sent, err := c.exchange(ctx, cn, t, method, contentType, body, dst, limit)
+		if err == nil && keep && cn.br.Buffered() == 0 {
 			c.put(h, cn)
 		} else {
 			cn.nc.Close()
 		}
-		if err != nil && reused && !answered && ctx.Err() == nil && stale(err) {
-			dst.Truncate(start)
+		if err != nil && reused && !sent && ctx.Err() == nil && stale(err) {
 			continue
 		}
 		return r, err
@@ -234,24 +239,33 @@ func (c *Client) get(ctx context.Context, h *host, t target, fresh bool) (*conn,
 			timeout = 90 * time.Second
 		}
 		now := c.now()
-		c.mu.Lock()
-		for n := len(h.idle); n > 0; n = len(h.idle) {
+		for {
+			var expired []*conn
+			c.mu.Lock()
+			n := len(h.idle)
+			if n == 0 {
+				c.mu.Unlock()
+				break
+			}
 			cn := h.idle[n-1]
 			h.idle[n-1] = nil
 			h.idle = h.idle[:n-1]
-			if now.Sub(cn.idleSince) < timeout {
-				c.mu.Unlock()
+			if now.Sub(cn.idleSince) >= timeout {
+				// The rest are older still.
+				expired = append(slices.Clone(h.idle), cn)
+				clear(h.idle)
+				h.idle = h.idle[:0]
+			}
+			c.mu.Unlock()
+			if expired == nil && cn.idle.quiet() {
 				return cn, true, nil
 			}
-			// The rest are older still.
-			for _, old := range h.idle {
+			// Closed outside the lock: a TLS close writes.
+			cn.nc.Close()
+			for _, old := range expired {
 				old.nc.Close()
 			}
-			clear(h.idle)
-			h.idle = h.idle[:0]
-			cn.nc.Close()
 		}
-		c.mu.Unlock()
 	}
 	cn, err := c.dial(ctx, t)
 	if err != nil {
@@ -298,17 +312,18 @@ func (c *Client) dial(ctx context.Context, t target) (*conn, error) {
 		}
 		nc = tc
 	}
-	return &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}, nil
+	cn := &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}
+	cn.idle.init(nc)
+	return cn, nil
 }
 
 // past is a deadline that has passed: setting it interrupts a blocked read.
 var past = time.Unix(1, 0)
 
-// exchange writes one request on cn and reads its answer. answered says
-// whether any byte of an answer arrived; keep whether cn may carry another
-// request.
+// exchange writes one request on cn and reads its answer. sent says whether
+// the request was written whole; keep whether cn may carry another request.
 func (c *Client) exchange(ctx context.Context, cn *conn, t target, method, contentType string, body []byte,
-	dst *bytes.Buffer, limit int64) (r Response, keep, answered bool, err error) {
+	dst *bytes.Buffer, limit int64) (r Response, keep, sent bool, err error) {
 	if d, ok := ctx.Deadline(); ok {
 		err = cn.nc.SetDeadline(d)
 		cn.deadline = true
@@ -342,11 +357,11 @@ func (c *Client) exchange(ctx context.Context, cn *conn, t target, method, conte
 	if err != nil {
 		return r, false, false, c.cause(ctx, err)
 	}
-	r, keep, answered, err = readResponse(cn.br, method, dst, limit)
+	r, keep, err = readResponse(cn.br, method, dst, limit)
 	if err != nil {
 		err = c.cause(ctx, err)
 	}
-	return r, keep, answered, err
+	return r, keep, true, err
 }
 
 // cause names ctx's end as the error when it ended the exchange, and
@@ -365,8 +380,14 @@ func (c *Client) cause(ctx context.Context, err error) error {
 	}
 	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
 		if done := ctx.Done(); done != nil {
-			<-done
-			return ctx.Err()
+			// Bounded, for a Context whose Done disagrees with its Deadline.
+			t := time.NewTimer(time.Second)
+			defer t.Stop()
+			select {
+			case <-done:
+				return ctx.Err()
+			case <-t.C:
+			}
 		}
 		return context.DeadlineExceeded
 	}

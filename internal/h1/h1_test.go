@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"io"
@@ -119,6 +120,7 @@ func TestAnswers(t *testing.T) {
 			"no", "text/odd", 500, true},
 		{"close", "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 2\r\n\r\n{}", `{}`, "", 200, false},
 		{"HTTP/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n{}", `{}`, "", 200, false},
+		{"HTTP/1.0 chunked", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", `{}`, "", 200, false},
 		{"HTTP/1.0 keep-alive", "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n{}", `{}`, "", 200, true},
 		{"repeated equal lengths", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}", `{}`, "", 200, true},
 	} {
@@ -170,6 +172,8 @@ func TestMalformedAnswers(t *testing.T) {
 		{"status code under 100", "HTTP/1.1 099 OK\r\n\r\n", true},
 		{"two lengths", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}x", true},
 		{"negative length", "HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\n", true},
+		{"signed length", "HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\n{}", true},
+		{"length and chunks", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", true},
 		{"gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", true},
 		{"chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", true},
 		{"signed chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\n{}\r\n0\r\n\r\n", true},
@@ -290,19 +294,157 @@ func TestSupportedHonoursProxies(t *testing.T) {
 // TestStaleConnectionReplaced: a kept connection the server closed while it
 // was idle is replaced, once, and the request answered.
 func TestStaleConnectionReplaced(t *testing.T) {
+	closed := make(chan struct{}, 3)
 	s := newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int64) {
 		if _, _, ok := readRequest(br); ok {
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
 		}
-		// and closes, though it said nothing of closing
+		c.Close() // though it said nothing of closing
+		closed <- struct{}{}
 	})
 	c := new(Client)
 	for range 3 {
 		_, body, err := do(t, c, s.url())
 		require.NoError(t, err)
 		assert.Equal(t, `{}`, body)
+		waitFor(t, closed)
 	}
 	assert.EqualValues(t, 3, s.conns.Load())
+}
+
+// waitFor waits for a signal on ch, at most 10 s.
+func waitFor(t *testing.T, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no signal from the server")
+	}
+}
+
+// TestNothingUnsolicitedIsAnAnswer: what a server sends on a connection
+// beyond the answer asked for (more bytes, an idle 408 before it closes, a
+// body on a 204) is never read as the next request's answer; the
+// connection is dropped and the next request gets its own.
+func TestNothingUnsolicitedIsAnAnswer(t *testing.T) {
+	answer := "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"n\":1}"
+	for name, tc := range map[string]struct {
+		first  string // the first answer and what comes with it
+		later  string // sent once the client has its answer, while the connection is idle
+		closes bool   // then the server closes
+	}{
+		"more bytes with an answer": {first: answer + "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"stray\":1}"},
+		"a 204 with a body":         {first: "HTTP/1.1 204 No Content\r\n\r\n{\"stray\":1}"},
+		"bytes while idle":          {first: answer, later: "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"stray\":1}"},
+		"an idle 408":               {first: answer, later: "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", closes: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			answered, sent := make(chan struct{}, 1), make(chan struct{}, 1)
+			s := newRawServer(t, func(c net.Conn, br *bufio.Reader, n int64) {
+				for i := 0; ; i++ {
+					if _, _, ok := readRequest(br); !ok {
+						return
+					}
+					if n == 1 && i == 0 {
+						io.WriteString(c, tc.first)
+						waitFor(t, answered)
+						io.WriteString(c, tc.later)
+						if tc.closes {
+							c.Close()
+						}
+						sent <- struct{}{}
+						continue
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n{\"n\":2}")
+				}
+			})
+			c := new(Client)
+			_, _, err := do(t, c, s.url())
+			require.NoError(t, err)
+			answered <- struct{}{}
+			waitFor(t, sent)
+			r, body, err := do(t, c, s.url())
+			require.NoError(t, err)
+			assert.Equal(t, 200, r.Status)
+			assert.Equal(t, `{"n":2}`, body, "the second request's own answer")
+			assert.EqualValues(t, 2, s.conns.Load())
+		})
+	}
+}
+
+// TestWrittenRequestNeverResent: a request written whole may have been
+// acted on, so a connection that ends before answering it is an error, not
+// a reason to send it again.
+func TestWrittenRequestNeverResent(t *testing.T) {
+	var requests atomic.Int64
+	s := newRawServer(t, func(c net.Conn, br *bufio.Reader, n int64) {
+		for i := 0; ; i++ {
+			if _, _, ok := readRequest(br); !ok {
+				return
+			}
+			requests.Add(1)
+			if n == 1 && i == 1 {
+				return // acted on, never answered
+			}
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+		}
+	})
+	c := new(Client)
+	_, _, err := do(t, c, s.url())
+	require.NoError(t, err)
+	_, _, err = do(t, c, s.url())
+	require.ErrorIs(t, err, io.EOF)
+	assert.EqualValues(t, 2, requests.Load(), "sent once")
+	_, body, err := do(t, c, s.url())
+	require.NoError(t, err)
+	assert.Equal(t, `{}`, body)
+	assert.EqualValues(t, 3, requests.Load())
+}
+
+// TestNoBody: HEAD and 304 answers have no body, whatever their
+// Content-Length says, and leave the connection usable.
+func TestNoBody(t *testing.T) {
+	s := newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int64) {
+		for {
+			req, _, ok := readRequest(br)
+			if !ok {
+				return
+			}
+			if req.Method == "HEAD" {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
+				continue
+			}
+			io.WriteString(c, "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n")
+		}
+	})
+	c := new(Client)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, method := range []string{"HEAD", "GET", "HEAD"} {
+		var buf bytes.Buffer
+		r, err := c.Do(ctx, method, s.url(), "", nil, &buf, 100)
+		require.NoError(t, err, method)
+		assert.Zero(t, buf.Len())
+		assert.NotZero(t, r.Status)
+	}
+	assert.EqualValues(t, 1, s.conns.Load())
+}
+
+// TestDeadlineCleared: a request without a deadline after one with a
+// deadline that has since passed is not cut short by the old one.
+func TestDeadlineCleared(t *testing.T) {
+	s := newRawServer(t, answering("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"))
+	c := new(Client)
+	var buf bytes.Buffer
+	deadline := time.Now().Add(100 * time.Millisecond)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	_, err := c.Do(ctx, "POST", s.url(), "", []byte(`{}`), &buf, 100)
+	require.NoError(t, err)
+	<-ctx.Done() // the deadline the connection was given has passed
+	_, err = c.Do(context.Background(), "POST", s.url(), "", []byte(`{}`), &buf, 100)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, s.conns.Load())
 }
 
 // TestAnsweredConnectionNotRetried: an error after part of an answer is
@@ -378,9 +520,11 @@ func TestMaxIdle(t *testing.T) {
 
 func TestContext(t *testing.T) {
 	hang := make(chan struct{})
+	arrived := make(chan struct{}, 3)
 	s := newRawServer(t, func(c net.Conn, br *bufio.Reader, _ int64) {
 		if _, _, ok := readRequest(br); ok {
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{")
+			arrived <- struct{}{}
 			select { // bounded, should the client not honour its context
 			case <-hang:
 			case <-time.After(10 * time.Second):
@@ -404,12 +548,20 @@ func TestContext(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.ErrorIs(t, late.Err(), context.DeadlineExceeded, "the context is done when Do returns its deadline")
 
+	for len(arrived) > 0 {
+		<-arrived
+	}
 	ctx, cancel = context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
+	go func() {
+		select { // cancelled once the request is with the server, its answer begun
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+		}
+		cancel()
+	}()
 	_, err = c.Do(ctx, "POST", s.url(), "", []byte(`{}`), &buf, 100)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Zero(t, c.idle(s.url()), "a connection interrupted is not kept")
-	assert.EqualValues(t, 3, s.conns.Load())
 
 	_, err = c.Do(ctx, "POST", s.url(), "", []byte(`{}`), &buf, 100)
 	require.ErrorIs(t, err, context.Canceled, "a context already done")
@@ -462,6 +614,19 @@ func TestTLS(t *testing.T) {
 	}
 	assert.EqualValues(t, 2, conns.Load(), "one refused, one kept for three requests")
 
+	// A server that would speak HTTP/2 is asked for HTTP/1.1 alone, whatever
+	// the configuration given offers.
+	h2 := httptest.NewUnstartedServer(srv.Config.Handler)
+	h2.EnableHTTP2 = true
+	h2.StartTLS()
+	defer h2.Close()
+	roots2 := x509.NewCertPool()
+	roots2.AddCert(h2.Certificate())
+	c2 := &Client{TLS: &tls.Config{RootCAs: roots2, NextProtos: []string{"h2", "http/1.1"}}}
+	_, body, err := do(t, c2, h2.URL)
+	require.NoError(t, err)
+	assert.Equal(t, `{"tls":true}`, body)
+
 	// The certificate is for 127.0.0.1 and example.com: another name fails.
 	c = &Client{TLS: c.TLS}
 	_, _, err = do(t, c, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1))
@@ -480,7 +645,7 @@ func FuzzReadResponse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var buf bytes.Buffer
-		r, _, _, err := readResponse(bufio.NewReaderSize(bytes.NewReader(data), 4096), "POST", &buf, 64)
+		r, _, err := readResponse(bufio.NewReaderSize(bytes.NewReader(data), 4096), "POST", &buf, 64)
 		if err != nil {
 			return
 		}

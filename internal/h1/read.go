@@ -15,36 +15,38 @@ const (
 )
 
 // readResponse reads one answer to method from br, appending its body to
-// dst, at most limit bytes. answered says whether any byte arrived; keep
-// whether the connection may carry another request.
-func readResponse(br *bufio.Reader, method string, dst *bytes.Buffer, limit int64) (r Response, keep, answered bool, err error) {
+// dst, at most limit bytes. keep says whether the connection may carry
+// another request.
+func readResponse(br *bufio.Reader, method string, dst *bytes.Buffer, limit int64) (r Response, keep bool, err error) {
 	for interim := 0; ; interim++ {
 		if interim > maxInterim {
-			return r, false, true, &ProtocolError{"too many 1xx answers"}
+			return r, false, &ProtocolError{"too many 1xx answers"}
 		}
 		line, err := readLine(br)
 		if err != nil {
-			return r, false, interim > 0 || len(line) > 0, err
+			return r, false, err
 		}
 		var minor int
 		if minor, r.Status, err = statusLine(line); err != nil {
-			return r, false, true, err
+			return r, false, err
 		}
 		var h head
 		if err := h.read(br); err != nil {
-			return r, false, true, err
+			return r, false, err
 		}
 		if r.Status >= 100 && r.Status < 200 {
 			if r.Status == 101 {
-				return r, false, true, &ProtocolError{"101 Switching Protocols, never asked for"}
+				return r, false, &ProtocolError{"101 Switching Protocols, never asked for"}
 			}
 			continue
 		}
 		r.ContentType, r.RetryAfter = h.contentType, h.retryAfter
-		keep = !h.close && (minor >= 1 || h.keepAlive)
+		// An HTTP/1.0 answer framed by chunks must end its connection
+		// (RFC 9112 §6.1).
+		keep = !h.close && (minor >= 1 || h.keepAlive && !h.chunked)
 		switch {
 		case method == "HEAD" || r.Status == 204 || r.Status == 304:
-			return r, keep, true, nil
+			return r, keep, nil
 		case h.chunked:
 			err = readChunked(br, dst, limit)
 		case h.length >= 0:
@@ -55,9 +57,9 @@ func readResponse(br *bufio.Reader, method string, dst *bytes.Buffer, limit int6
 			err = readToEOF(br, dst, limit)
 		}
 		if err != nil {
-			return r, false, true, err
+			return r, false, err
 		}
-		return r, keep, true, nil
+		return r, keep, nil
 	}
 }
 
@@ -84,7 +86,10 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 // statusLine parses "HTTP/1.x NNN reason".
 func statusLine(line []byte) (minor, status int, err error) {
 	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
-		return 0, 0, &ProtocolError{"status line " + strconv.Quote(string(line[:min(len(line), 40)]))}
+		// Quoted only up to its first space: a server that echoes the
+		// request line would echo its URL.
+		first, _, _ := bytes.Cut(line[:min(len(line), 16)], []byte(" "))
+		return 0, 0, &ProtocolError{"status line starting " + strconv.Quote(string(first))}
 	}
 	if line[7] < '0' || line[7] > '9' {
 		return 0, 0, &ProtocolError{"HTTP version"}
@@ -123,6 +128,10 @@ func (h *head) read(br *bufio.Reader) error {
 			return err
 		}
 		if len(line) == 0 {
+			if h.chunked && h.length >= 0 {
+				// RFC 9112 §6.3: a sign of smuggling, handled as an error.
+				return &ProtocolError{"both Content-Length and Transfer-Encoding"}
+			}
 			return nil
 		}
 		if n >= maxHeaderLines {
@@ -138,7 +147,7 @@ func (h *head) read(br *bufio.Reader) error {
 		switch {
 		case is(name, "content-length"):
 			v, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || v < 0 || (h.length >= 0 && h.length != v) {
+			if err != nil || !digits(value) || (h.length >= 0 && h.length != v) {
 				return &ProtocolError{"Content-Length"}
 			}
 			h.length = v
@@ -161,6 +170,16 @@ func (h *head) read(br *bufio.Reader) error {
 			h.retryAfter = string(value)
 		}
 	}
+}
+
+// digits reports whether b is a non-empty run of ASCII digits.
+func digits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
 }
 
 // is compares an ASCII header token with a lower-case name.

@@ -1,0 +1,49 @@
+//go:build unix
+
+package h1
+
+import (
+	"crypto/tls"
+	"net"
+	"syscall"
+)
+
+// idleCheck looks at an idle connection's socket without reading from it:
+// a server that closed the connection, or sent anything (an idle 408
+// before closing, say) since its last answer, has made it unusable.
+type idleCheck struct {
+	raw  syscall.RawConn
+	peek func(fd uintptr) // made once per connection: no allocation per check
+	err  error
+}
+
+func (c *idleCheck) init(nc net.Conn) {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	var b [1]byte
+	c.raw = raw
+	c.peek = func(fd uintptr) {
+		_, _, c.err = syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	}
+}
+
+// quiet reports whether the socket has nothing to read and is not closed.
+// Control, not Read: a read honours the deadline the last exchange left.
+func (c *idleCheck) quiet() bool {
+	if c.raw == nil {
+		return true
+	}
+	if err := c.raw.Control(c.peek); err != nil {
+		return false
+	}
+	return c.err == syscall.EAGAIN || c.err == syscall.EWOULDBLOCK
+}
