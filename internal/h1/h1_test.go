@@ -373,32 +373,43 @@ func TestNothingUnsolicitedIsAnAnswer(t *testing.T) {
 }
 
 // TestWrittenRequestNeverResent: a request written whole may have been
-// acted on, so a connection that ends before answering it is an error, not
-// a reason to send it again.
+// acted on, so a connection that ends before its answer, or in the middle
+// of it, is an error, not a reason to send it again.
 func TestWrittenRequestNeverResent(t *testing.T) {
-	var requests atomic.Int64
-	s := newRawServer(t, func(c net.Conn, br *bufio.Reader, n int64) {
-		for i := 0; ; i++ {
-			if _, _, ok := readRequest(br); !ok {
-				return
-			}
-			requests.Add(1)
-			if n == 1 && i == 1 {
-				return // acted on, never answered
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-		}
-	})
-	c := new(Client)
-	_, _, err := do(t, c, s.url())
-	require.NoError(t, err)
-	_, _, err = do(t, c, s.url())
-	require.ErrorIs(t, err, io.EOF)
-	assert.EqualValues(t, 2, requests.Load(), "sent once")
-	_, body, err := do(t, c, s.url())
-	require.NoError(t, err)
-	assert.Equal(t, `{}`, body)
-	assert.EqualValues(t, 3, requests.Load())
+	for name, tc := range map[string]struct {
+		second string // what the server says to the second request before it closes
+		err    error
+	}{
+		"closed before answering": {"", io.EOF},
+		"closed mid-answer":       {"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{}", io.ErrUnexpectedEOF},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var requests atomic.Int64
+			s := newRawServer(t, func(c net.Conn, br *bufio.Reader, n int64) {
+				for i := 0; ; i++ {
+					if _, _, ok := readRequest(br); !ok {
+						return
+					}
+					requests.Add(1)
+					if n == 1 && i == 1 {
+						io.WriteString(c, tc.second)
+						return // acted on, never answered whole
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+				}
+			})
+			c := new(Client)
+			_, _, err := do(t, c, s.url())
+			require.NoError(t, err)
+			_, _, err = do(t, c, s.url())
+			require.ErrorIs(t, err, tc.err)
+			assert.EqualValues(t, 2, requests.Load(), "sent once")
+			_, body, err := do(t, c, s.url())
+			require.NoError(t, err)
+			assert.Equal(t, `{}`, body)
+			assert.EqualValues(t, 3, requests.Load())
+		})
+	}
 }
 
 // TestNoBody: HEAD and 304 answers have no body, whatever their
@@ -445,32 +456,6 @@ func TestDeadlineCleared(t *testing.T) {
 	_, err = c.Do(context.Background(), "POST", s.url(), "", []byte(`{}`), &buf, 100)
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, s.conns.Load())
-}
-
-// TestAnsweredConnectionNotRetried: an error after part of an answer is
-// the caller's, not a reason to send again.
-func TestAnsweredConnectionNotRetried(t *testing.T) {
-	var requests atomic.Int64
-	s := newRawServer(t, func(c net.Conn, br *bufio.Reader, n int64) {
-		for i := 0; ; i++ {
-			if _, _, ok := readRequest(br); !ok {
-				return
-			}
-			requests.Add(1)
-			if i == 0 {
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
-				continue
-			}
-			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{}")
-			return
-		}
-	})
-	c := new(Client)
-	_, _, err := do(t, c, s.url())
-	require.NoError(t, err)
-	_, _, err = do(t, c, s.url())
-	require.ErrorIs(t, err, io.ErrUnexpectedEOF)
-	assert.EqualValues(t, 2, requests.Load(), "sent once each")
 }
 
 func TestIdleTimeout(t *testing.T) {
