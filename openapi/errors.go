@@ -288,14 +288,23 @@ func Redact(err error) error {
 	return err
 }
 
-// Excerpt returns at most n runes of s, quoted, for echoing a caller's value
-// in a message without repeating a long or hostile value whole.
+// Excerpt returns s quoted, or its start and "…": at most n runes, and at
+// most 2n bytes between the quotes, for echoing a caller's value in a
+// message without repeating a long or hostile value whole. Bytes are bounded
+// too because quoting can turn one rune into ten (\U0010ffff).
 func Excerpt(s string, n int) string {
-	t := truncate(s, n)
-	if len(t) == len(s) {
-		return strconv.Quote(s)
+	b := []byte{'"'}
+	for i, runes := 0, 0; i < len(s); runes++ {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		q := strconv.Quote(s[i : i+size])
+		q = q[1 : len(q)-1]
+		if runes == n || len(b)-1+len(q) > 2*n {
+			return string(append(b, '"')) + "…"
+		}
+		b = append(b, q...)
+		i += size
 	}
-	return strconv.Quote(strings.TrimSuffix(t, "…")) + "…"
+	return string(append(b, '"'))
 }
 
 // Truncate returns s, or its first n runes and "…".
