@@ -307,3 +307,68 @@ func TestComponentSharedThroughRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestComponentPushAsHTTPEvent: deployed as an event function behind a
+// function URL, the binary takes WeChat's ticket push as an HTTP event on
+// any path ending in /wechat/component, its query as either form SCF sends
+// (queryString, queryStringParameters): "success", the ticket stored, an
+// authorizer's call answered with it; a replay and a tampered push refused.
+func TestComponentPushAsHTTPEvent(t *testing.T) {
+	emu, env := platform(t)
+	p := startFunction(t, env...)
+	event := func(push emulator.TicketPush, path string, params bool) []byte {
+		ev := map[string]any{"httpMethod": "POST", "path": path, "headers": map[string]string{"content-type": "text/xml"},
+			"body": string(push.Body), "isBase64Encoded": false}
+		if params {
+			flat := map[string]string{}
+			for k := range push.Query {
+				flat[k] = push.Query.Get(k)
+			}
+			ev["queryStringParameters"] = flat
+		} else {
+			ev["queryString"] = push.Query
+		}
+		b, err := json.Marshal(ev)
+		require.NoError(t, err)
+		return b
+	}
+	send := func(ev []byte) (int, string) {
+		out, err := p.Invoke(ev, invocation)
+		require.NoError(t, err)
+		var resp struct {
+			StatusCode int    `json:"statusCode"`
+			Body       string `json:"body"`
+		}
+		require.NoError(t, json.Unmarshal(out, &resp), "%s", out)
+		return resp.StatusCode, resp.Body
+	}
+	begin, end := lastWeek()
+	app := emu.Platform().Authorizers[0].AppID
+	call := []byte(fmt.Sprintf(`{"action":"getWeeklyRetain","authorizerAppid":%q,"beginDate":%q,"endDate":%q}`, app, begin, end))
+	out, err := p.Invoke(call, invocation)
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"errCode":61006`, "no ticket yet")
+
+	tampered, err := emu.NewTicketPush("")
+	require.NoError(t, err)
+	tampered.Body = []byte(strings.Replace(string(tampered.Body), "<Encrypt><![CDATA[", "<Encrypt><![CDATA[AAAA", 1))
+	status, body := send(event(tampered, "/release/wechat/component", false))
+	assert.Equal(t, http.StatusBadRequest, status, body)
+	out, err = p.Invoke(call, invocation)
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"errCode":61006`, "a refused push stores nothing")
+
+	for i, params := range []bool{false, true} {
+		good, err := emu.NewTicketPush("")
+		require.NoError(t, err)
+		status, body = send(event(good, "/release/wechat/component", params))
+		assert.Equal(t, http.StatusOK, status, "push %d", i)
+		assert.Equal(t, "success", body, "push %d", i)
+		status, body = send(event(good, "/wechat/component", params))
+		assert.Equal(t, http.StatusBadRequest, status, "push %d again", i)
+		assert.Equal(t, "refused: replay\n", body, "push %d again", i)
+	}
+	out, err = p.Invoke(call, invocation)
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"errCode":0`, "the pushed ticket serves the call: %s", out)
+}

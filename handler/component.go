@@ -1,7 +1,9 @@
 package handler
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -237,6 +239,54 @@ func (h *Handler) Authorizers(ctx context.Context) ([]string, error) {
 		return nil, nil
 	}
 	return h.comp.comp.Authorizers(ctx)
+}
+
+// pushes reports whether the function takes WeChat's pushes: as a
+// third-party platform with its message key.
+func (h *Handler) pushes() bool { return h.comp != nil && h.comp.crypt != nil }
+
+// pushEvent answers a push that came as an HTTP event (a function URL):
+// servePush's answer, as the event's.
+func (h *Handler) pushEvent(ctx context.Context, ev *HTTPRequest, body []byte, rec *record) []byte {
+	r, err := http.NewRequestWithContext(ctx, ev.HTTPMethod, "/", bytes.NewReader(body))
+	if err != nil {
+		r, _ = http.NewRequestWithContext(ctx, "INVALID", "/", bytes.NewReader(body)) // refused: "method"
+	}
+	r.URL.Path, r.URL.RawQuery = ev.Path, ev.values().Encode()
+	w := &eventWriter{header: http.Header{}}
+	h.servePush(w, r)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	rec.status = w.status
+	resp := HTTPResponse{StatusCode: w.status, Headers: map[string]string{}, Body: w.body.String()}
+	for k := range w.header {
+		resp.Headers[k] = w.header.Get(k)
+	}
+	out, _ := json.Marshal(resp) // strings and a map of strings always encode
+	return out
+}
+
+// eventWriter keeps what servePush answers, for an HTTP event's answer.
+type eventWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *eventWriter) Header() http.Header { return w.header }
+
+func (w *eventWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(b)
+}
+
+func (w *eventWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
 }
 
 // servePush answers WeChat's pushes to the authorization-event URL:

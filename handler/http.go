@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -19,11 +20,55 @@ import (
 // HTTPRequest is an HTTP-shaped event, as an SCF function URL or CloudBase
 // HTTP access delivers it.
 type HTTPRequest struct {
-	HTTPMethod      string  `json:"httpMethod"`
-	Path            string  `json:"path"`
-	Headers         Headers `json:"headers"`
-	Body            string  `json:"body"`
-	IsBase64Encoded bool    `json:"isBase64Encoded"`
+	HTTPMethod            string            `json:"httpMethod"`
+	Path                  string            `json:"path"`
+	Headers               Headers           `json:"headers"`
+	QueryString           Query             `json:"queryString"`
+	QueryStringParameters map[string]string `json:"queryStringParameters"`
+	Body                  string            `json:"body"`
+	IsBase64Encoded       bool              `json:"isBase64Encoded"`
+}
+
+// Query is an HTTP event's query string: each parameter's value a string,
+// a list of strings, or (a parameter without a value) true, as scf-go-lib's
+// events.APIGatewayQueryString reads it.
+type Query map[string][]string
+
+// UnmarshalJSON accepts string, array and boolean values.
+func (q *Query) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*q = make(Query, len(raw))
+	for k, v := range raw {
+		var s string
+		var list []string
+		switch {
+		case json.Unmarshal(v, &s) == nil:
+			(*q)[k] = []string{s}
+		case json.Unmarshal(v, &list) == nil:
+			(*q)[k] = list
+		default:
+			(*q)[k] = []string{} // true: named, without a value
+		}
+	}
+	return nil
+}
+
+// values is the event's query as url.Values: QueryString, and what only
+// QueryStringParameters names.
+func (ev *HTTPRequest) values() url.Values {
+	v := url.Values(ev.QueryString)
+	if v == nil {
+		v = url.Values{}
+	}
+	for k, s := range ev.QueryStringParameters {
+		if _, ok := v[k]; !ok {
+			v.Set(k, s)
+		}
+	}
+	return v
 }
 
 // HTTPResponse is the answer to an HTTPRequest.
@@ -106,6 +151,9 @@ func (h *Handler) serveHTTP(ctx context.Context, payload []byte, rec *record) []
 		}
 	}
 	req.body = body
+	if h.pushes() && strings.HasSuffix(ev.Path, ComponentPushPath) {
+		return h.pushEvent(ctx, &ev, body, rec)
+	}
 	status, res := h.serveRequest(ctx, req, rec)
 	out := httpResponse(status, res)
 	if len(out) > openapi.MaxResult {

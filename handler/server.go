@@ -25,7 +25,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.health(w)
 		return
 	}
-	if r.URL.Path == ComponentPushPath && h.comp != nil && h.comp.crypt != nil {
+	if r.URL.Path == ComponentPushPath && h.pushes() {
 		h.servePush(w, r) // component.go: WeChat's ticket push, not an event
 		return
 	}
