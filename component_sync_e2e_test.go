@@ -326,6 +326,9 @@ func TestComponentSyncStopsOneAuthorizer(t *testing.T) {
 			assert.Contains(t, got.Reason, fmt.Sprintf("(%d)", tc.code), "and the errcode: %s", out)
 			assert.Equal(t, tc.stored, got.Stored, out)
 			var full int
+			defer func() { // once full is known
+				assert.Equal(t, full, got.Stored+got.Remaining+got.Pending, "every period of %s stored or left for the next run: %s", victim, out)
+			}()
 			for _, a := range auths[:3] {
 				other := authorizerOf(t, res, a.AppID)
 				assert.Empty(t, other.Stopped, "%s carries on: %s", a.AppID, out)

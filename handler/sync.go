@@ -162,20 +162,21 @@ func (h *Handler) sync(ctx context.Context, ev map[string]any, env map[string]st
 	for _, app := range apps {
 		run := &syncRun{all: all, app: app, client: h.client}
 		all.runs = append(all.runs, run)
+		finals, err := st.FinalPeriods(ctx, app)
+		if err != nil {
+			return nil, openapi.NewActionError("sync", openapi.CodeInternal, "system error: "+err.Error()+"; nothing was fetched")
+		}
+		// Planned first, so that an authorizer stopped before its first
+		// period reports what it leaves (remaining), as any other does.
+		run.jobs = h.plan(run, start, finals)
+		rec.items += len(run.jobs)
 		if h.comp != nil {
 			rec.addWhose(app)
 			var e *openapi.Error
 			if run.client, e = h.authorizerClient(ctx, app); e != nil {
 				h.authorizerStopped(run, h.explain(app, e))
-				continue
 			}
 		}
-		finals, err := st.FinalPeriods(ctx, app)
-		if err != nil {
-			return nil, openapi.NewActionError("sync", openapi.CodeInternal, "system error: "+err.Error()+"; nothing was fetched")
-		}
-		run.jobs = h.plan(run, start, finals)
-		rec.items += len(run.jobs)
 	}
 	if all.fatal == nil {
 		h.runSync(ctx, st, all, start, cenv, env)
