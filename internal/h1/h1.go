@@ -26,6 +26,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/wxanalysis/wxanalysis/internal/idleconn"
 )
 
 // ErrTooLarge is returned when an answer's body is longer than the limit
@@ -66,8 +68,8 @@ type conn struct {
 	nc        net.Conn
 	br        *bufio.Reader
 	idleSince time.Time
-	deadline  bool      // a deadline is set on nc
-	idle      idleCheck // whether the server has said anything since the last answer
+	deadline  bool           // a deadline is set on nc
+	idle      idleconn.Check // whether the server has said anything since the last answer
 }
 
 // A Response is an answer's status and the headers its callers read; the
@@ -257,7 +259,7 @@ func (c *Client) get(ctx context.Context, h *host, t target, fresh bool) (*conn,
 				h.idle = h.idle[:0]
 			}
 			c.mu.Unlock()
-			if expired == nil && cn.idle.quiet() {
+			if expired == nil && cn.idle.Quiet() {
 				return cn, true, nil
 			}
 			// Closed outside the lock: a TLS close writes.
@@ -313,7 +315,7 @@ func (c *Client) dial(ctx context.Context, t target) (*conn, error) {
 		nc = tc
 	}
 	cn := &conn{nc: nc, br: bufio.NewReaderSize(nc, 4096)}
-	cn.idle.init(nc)
+	cn.idle.Init(nc)
 	return cn, nil
 }
 

@@ -97,6 +97,63 @@ func TestNoResendOnceAnswered(t *testing.T) {
 	assert.Equal(t, 2, f.accepted())
 }
 
+// A command written whole is never sent again, even on a pooled
+// connection: the server may have run it before the connection ended.
+func TestNoResendOnceWritten(t *testing.T) {
+	var commands atomic.Int32
+	f := startFake(t, func(cn net.Conn, args []string) {
+		if commands.Add(1) == 1 {
+			cn.Write([]byte("+PONG\r\n"))
+			return
+		}
+		cn.Close() // ran it, and the connection ended before the reply
+	})
+	c := New(Options{Addr: f.addr()})
+	defer c.Close()
+	_, err := c.Do(testCtx(t), "", "PING")
+	require.NoError(t, err)
+	_, err = c.Do(testCtx(t), "", "INCR", "budget")
+	require.Error(t, err)
+	assert.Equal(t, int32(2), commands.Load(), "run once")
+}
+
+// What a server says unasked, with a reply or while the connection is
+// idle, is never read as the next command's reply: the connection is
+// dropped.
+func TestNothingUnaskedIsAReply(t *testing.T) {
+	for name, unasked := range map[string]func(net.Conn, chan struct{}){
+		"with a reply": func(cn net.Conn, _ chan struct{}) { cn.Write([]byte("+PONG\r\n+UNASKED\r\n")) },
+		"while idle": func(cn net.Conn, idle chan struct{}) {
+			cn.Write([]byte("+PONG\r\n"))
+			wait(idle)
+			cn.Write([]byte("+UNASKED\r\n"))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			idle, said := make(chan struct{}), make(chan struct{})
+			var commands atomic.Int32
+			f := startFake(t, func(cn net.Conn, args []string) {
+				if commands.Add(1) == 1 {
+					unasked(cn, idle)
+					close(said)
+					return
+				}
+				cn.Write([]byte("+PONG\r\n"))
+			})
+			c := New(Options{Addr: f.addr()})
+			defer c.Close()
+			_, err := c.Do(testCtx(t), "", "PING")
+			require.NoError(t, err)
+			close(idle)
+			wait(said)
+			v, err := c.Do(testCtx(t), "", "PING")
+			require.NoError(t, err)
+			assert.Equal(t, []byte("PONG"), v, "its own reply")
+			assert.Equal(t, 2, f.accepted(), "on a new connection")
+		})
+	}
+}
+
 // lateConn holds back the past deadline a cancelled context's AfterFunc
 // sets, until the next command is written on the connection: the worst
 // timing of a context that ends as its command does.

@@ -7,8 +7,11 @@
 // and depth), since a reply comes from the network.
 //
 // A pooled connection the server closed while it sat idle (a timeout, a
-// restart, a frozen instance's NAT entry gone) costs no failure: the command
-// is sent again, once, on a new connection. A node that fails is forgotten:
+// restart) costs no failure: it is seen closed before it is used
+// (internal/idleconn), and should it fail anyway before the command is
+// written whole, the command goes once on a new connection. A command
+// written whole is never sent again: the server may have run it (a script
+// counting the force budget would count twice). A node that fails is forgotten:
 // its slots go back to the address in Options until MOVED teaches them again.
 //
 // Its errors name a node's host:port, never a credential.
@@ -28,6 +31,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wxanalysis/wxanalysis/internal/idleconn"
 )
 
 // Options configure New.
@@ -101,8 +106,8 @@ const maxRedirects = 5
 // integers. ctx bounds the whole command, connecting included.
 //
 // A command is sent a second time only when a pooled connection failed
-// before any byte of the reply came (the server had closed it), or when a
-// node learned from MOVED could not be connected to (to the address in
+// before the command was written whole (the server had closed it), or when
+// a node learned from MOVED could not be connected to (to the address in
 // Options then).
 func (c *Client) Do(ctx context.Context, key string, args ...any) (any, error) {
 	addr, asking := c.route(key), false
@@ -253,10 +258,10 @@ func (c *Client) do(ctx context.Context, addr string, asking bool, args []any) (
 	if err != nil {
 		return nil, err
 	}
-	v, unanswered, err := c.exchange(ctx, addr, cn, asking, args)
-	if unanswered && pooled {
+	v, unsent, err := c.exchange(ctx, addr, cn, asking, args)
+	if unsent && pooled {
 		// The server closed the connection while it was idle, and the
-		// command, most likely, never reached it: once more on a new one.
+		// command never reached it whole: once more on a new one.
 		if cn, err = c.connect(ctx, addr); err != nil {
 			return nil, err
 		}
@@ -266,9 +271,9 @@ func (c *Client) do(ctx context.Context, addr string, asking bool, args []any) (
 }
 
 // exchange sends a command on cn and reads its reply, then pools cn, or
-// closes it if it failed. unanswered reports a failure before any byte of
-// the reply came, other than the context's or a timeout.
-func (c *Client) exchange(ctx context.Context, addr string, cn *conn, asking bool, args []any) (v any, unanswered bool, err error) {
+// closes it if it failed. unsent reports a failure to write the command
+// whole, other than the context's or a timeout.
+func (c *Client) exchange(ctx context.Context, addr string, cn *conn, asking bool, args []any) (v any, unsent bool, err error) {
 	dl, _ := ctx.Deadline() // none: the zero time, no deadline
 	cn.nc.SetDeadline(dl)
 	stop := func() bool { return true }
@@ -279,12 +284,9 @@ func (c *Client) exchange(ctx context.Context, addr string, cn *conn, asking boo
 		cn.write([]any{"ASKING"})
 	}
 	cn.write(args)
-	if err = cn.w.Flush(); err == nil {
-		_, err = cn.r.Peek(1)
-	}
-	if err != nil {
+	if err = cn.w.Flush(); err != nil {
 		var ne net.Error
-		unanswered = !errors.As(err, &ne) || !ne.Timeout()
+		unsent = !errors.As(err, &ne) || !ne.Timeout()
 	} else if asking {
 		_, aerr := cn.read(c.opts.MaxReply) // ASKING's +OK
 		v, err = cn.read(c.opts.MaxReply)
@@ -299,7 +301,7 @@ func (c *Client) exchange(ctx context.Context, addr string, cn *conn, asking boo
 	// were pooled.
 	stopped := stop()
 	if answered(err) {
-		if stopped {
+		if stopped && cn.r.Buffered() == 0 { // nothing unasked for left to read as the next reply
 			c.put(addr, cn)
 		} else {
 			cn.nc.Close()
@@ -310,7 +312,7 @@ func (c *Client) exchange(ctx context.Context, addr string, cn *conn, asking boo
 	if ctx.Err() != nil {
 		return nil, false, fmt.Errorf("redis %s: %w", addr, ctx.Err())
 	}
-	return nil, unanswered, fmt.Errorf("redis %s: %w", addr, err)
+	return nil, unsent, fmt.Errorf("redis %s: %w", addr, err)
 }
 
 // get returns an idle connection to addr, pooled reporting so, or a new
@@ -331,11 +333,11 @@ func (c *Client) get(ctx context.Context, addr string) (cn *conn, pooled bool, e
 	for conns := c.idle[addr]; len(conns) > 0; conns = c.idle[addr] {
 		cn := conns[len(conns)-1]
 		c.idle[addr] = conns[:len(conns)-1]
-		if now.Sub(cn.idleSince) <= maxIdleTime {
+		if now.Sub(cn.idleSince) <= maxIdleTime && cn.idle.Quiet() {
 			c.mu.Unlock()
 			return cn, true, nil
 		}
-		stale = append(stale, cn)
+		stale = append(stale, cn) // too old, closed by the server, or holding what nobody asked for
 	}
 	c.mu.Unlock()
 	cn, err = c.connect(ctx, addr)
@@ -387,6 +389,7 @@ func (c *Client) dialNode(ctx context.Context, addr string) (*conn, error) {
 		nc = tc
 	}
 	cn := &conn{nc: nc, r: bufio.NewReader(nc), w: bufio.NewWriter(nc)}
+	cn.idle.Init(nc)
 	var n int
 	if c.opts.Password != "" {
 		if c.opts.Username != "" {
@@ -428,7 +431,8 @@ type conn struct {
 	w   *bufio.Writer
 	num []byte
 
-	idleSince time.Time // when it was pooled
+	idleSince time.Time      // when it was pooled
+	idle      idleconn.Check // whether the server has closed it, or said anything, since
 }
 
 // write buffers a command as a RESP array of bulk strings.

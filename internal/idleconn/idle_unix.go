@@ -1,6 +1,6 @@
 //go:build unix
 
-package h1
+package idleconn
 
 import (
 	"crypto/tls"
@@ -8,16 +8,16 @@ import (
 	"syscall"
 )
 
-// idleCheck looks at an idle connection's socket without reading from it:
-// a server that closed the connection, or sent anything (an idle 408
-// before closing, say) since its last answer, has made it unusable.
-type idleCheck struct {
+// A Check looks at an idle connection's socket without reading from it.
+type Check struct {
 	raw  syscall.RawConn
 	peek func(fd uintptr) // made once per connection: no allocation per check
 	err  error
 }
 
-func (c *idleCheck) init(nc net.Conn) {
+// Init prepares c for nc, a *net.TCPConn or a *tls.Conn over one; for
+// any other connection Quiet reports true.
+func (c *Check) Init(nc net.Conn) {
 	if tc, ok := nc.(*tls.Conn); ok {
 		nc = tc.NetConn()
 	}
@@ -36,9 +36,9 @@ func (c *idleCheck) init(nc net.Conn) {
 	}
 }
 
-// quiet reports whether the socket has nothing to read and is not closed.
+// Quiet reports whether the socket has nothing to read and is not closed.
 // Control, not Read: a read honours the deadline the last exchange left.
-func (c *idleCheck) quiet() bool {
+func (c *Check) Quiet() bool {
 	if c.raw == nil {
 		return true
 	}
