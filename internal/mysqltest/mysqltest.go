@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -33,13 +32,10 @@ const (
 
 // Server is a running MariaDB.
 type Server struct {
-	t   testing.TB // nil outside a test
+	servertest.Server // Stop (SIGTERM), Crash (SIGKILL), Restart
+
 	dir string
 	bin string
-
-	mu   sync.Mutex
-	port int
-	proc *servertest.Process
 }
 
 // Start starts a server and stops it when the test ends. Without the
@@ -52,7 +48,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("mysqltest: %v", err)
 	}
-	s.t = t
+	s.T = t
 	t.Cleanup(s.Stop)
 	return s
 }
@@ -64,12 +60,13 @@ func Launch(dir string) (*Server, error) {
 		return nil, errors.New("mariadbd is not installed (Debian package mariadb-server)")
 	}
 	s := &Server{dir: dir, bin: bin}
+	s.Server = servertest.Server{Name: "mysqltest", StopSignal: syscall.SIGTERM, CrashSignal: syscall.SIGKILL, Command: s.command}
 	cmd := exec.Command("mariadb-install-db", "--no-defaults", "--datadir="+filepath.Join(s.dir, "data"), "--user=root",
 		"--auth-root-authentication-method=normal", "--skip-test-db")
 	if err := servertest.Run(cmd); err != nil {
 		return nil, err
 	}
-	if err := servertest.Retry(s.start); err != nil {
+	if err := servertest.Retry(s.Start); err != nil {
 		return nil, err
 	}
 	root, err := s.root()
@@ -103,26 +100,17 @@ func (s *Server) root() (*sql.DB, error) {
 	return sql.OpenDB(c), nil
 }
 
-func (s *Server) start(port int) error {
+func (s *Server) command(port int) (*exec.Cmd, string) {
 	cmd := exec.Command(s.bin, "--no-defaults", "--datadir="+filepath.Join(s.dir, "data"), "--user=root",
 		"--port="+strconv.Itoa(port), "--bind-address=127.0.0.1", "--socket="+s.socket(),
 		"--skip-name-resolve", "--skip-log-bin", "--innodb-flush-log-at-trx-commit=0",
 		"--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M", "--max-connections=300")
-	p, err := servertest.Start(cmd, "ready for connections")
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.port, s.proc = port, p
-	s.mu.Unlock()
-	return nil
+	return cmd, "ready for connections"
 }
 
 // URL returns mysql://<User>:<Password>@127.0.0.1:<port>/<db>.
 func (s *Server) URL(db string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return fmt.Sprintf("mysql://%s:%s@127.0.0.1:%d/%s", User, Password, s.port, db)
+	return fmt.Sprintf("mysql://%s:%s@127.0.0.1:%d/%s", User, Password, s.Port(), db)
 }
 
 // NewDatabase creates an empty database and returns its URL.
@@ -149,29 +137,4 @@ func (s *Server) CreateDatabase() (string, error) {
 		return "", fmt.Errorf("create database: %v", err)
 	}
 	return s.URL(name), nil
-}
-
-// Stop stops the server. Stopping a stopped server does nothing.
-func (s *Server) Stop() { s.halt(syscall.SIGTERM) }
-
-// Crash kills the server as a crash would, keeping its data.
-func (s *Server) Crash() { s.halt(syscall.SIGKILL) }
-
-func (s *Server) halt(sig syscall.Signal) {
-	s.mu.Lock()
-	p := s.proc
-	s.proc = nil
-	s.mu.Unlock()
-	if p != nil {
-		p.Stop(sig)
-	}
-}
-
-// Restart starts the stopped server again on its port, with its data.
-func (s *Server) Restart() {
-	s.t.Helper()
-	s.Stop()
-	if err := s.start(s.port); err != nil {
-		s.t.Fatalf("mysqltest: restart: %v", err)
-	}
 }

@@ -16,7 +16,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -34,14 +33,11 @@ const Password = "pgtest-Pa55-word"
 
 // Server is a running PostgreSQL.
 type Server struct {
-	t    testing.TB // nil outside a test
+	servertest.Server // Stop (a fast shutdown), Crash (an immediate one: no checkpoint, recovery at the next start), Restart
+
 	dir  string
 	cred *syscall.Credential
 	bin  string
-
-	mu   sync.Mutex
-	port int
-	proc *servertest.Process
 }
 
 // Start starts a server and stops it when the test ends. Without the
@@ -59,7 +55,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	s.t = t
+	s.T = t
 	t.Cleanup(s.Close)
 	return s
 }
@@ -79,6 +75,7 @@ func Launch() (*Server, error) {
 		return nil, err
 	}
 	s := &Server{dir: dir, bin: filepath.Join(BinDir, "postgres")}
+	s.Server = servertest.Server{Name: "pgtest", StopSignal: syscall.SIGINT, CrashSignal: syscall.SIGQUIT, Command: s.command}
 	fail := func(err error) (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
@@ -102,7 +99,7 @@ func Launch() (*Server, error) {
 	if err := servertest.Run(initdb); err != nil {
 		return fail(fmt.Errorf("initdb: %v", err))
 	}
-	if err := servertest.Retry(s.start); err != nil {
+	if err := servertest.Retry(s.Start); err != nil {
 		return fail(err)
 	}
 	return s, nil
@@ -114,26 +111,17 @@ func (s *Server) Close() {
 	os.RemoveAll(s.dir)
 }
 
-func (s *Server) start(port int) error {
+func (s *Server) command(port int) (*exec.Cmd, string) {
 	cmd := exec.Command(s.bin, "-D", filepath.Join(s.dir, "data"), "-p", strconv.Itoa(port), "-k", s.dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=32MB")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
-	p, err := servertest.Start(cmd, "database system is ready to accept connections")
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.port, s.proc = port, p
-	s.mu.Unlock()
-	return nil
+	return cmd, "database system is ready to accept connections"
 }
 
 // URL returns postgres://postgres:<Password>@127.0.0.1:<port>/<db>?sslmode=disable.
 func (s *Server) URL(db string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/%s?sslmode=disable", Password, s.port, db)
+	return fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/%s?sslmode=disable", Password, s.Port(), db)
 }
 
 // NewDatabase creates an empty database and returns its URL.
@@ -160,31 +148,4 @@ func (s *Server) CreateDatabase() (string, error) {
 		return "", fmt.Errorf("create database: %v", err)
 	}
 	return s.URL(name), nil
-}
-
-// Stop stops the server (a fast shutdown). Stopping a stopped server does
-// nothing.
-func (s *Server) Stop() { s.halt(syscall.SIGINT) }
-
-// Crash stops the server as a crash would (an immediate shutdown: no
-// checkpoint, recovery at the next start), keeping its data.
-func (s *Server) Crash() { s.halt(syscall.SIGQUIT) }
-
-func (s *Server) halt(sig syscall.Signal) {
-	s.mu.Lock()
-	p := s.proc
-	s.proc = nil
-	s.mu.Unlock()
-	if p != nil {
-		p.Stop(sig)
-	}
-}
-
-// Restart starts the stopped server again on its port, with its data.
-func (s *Server) Restart() {
-	s.t.Helper()
-	s.Stop()
-	if err := s.start(s.port); err != nil {
-		s.t.Fatalf("pgtest: restart: %v", err)
-	}
 }

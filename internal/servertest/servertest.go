@@ -154,3 +154,65 @@ func Retry(start func(port int) error) error {
 	}
 	return errors.Join(errs...)
 }
+
+// A Server is a server process a test stops, crashes, and starts again on
+// its port with its data: what pgtest and mysqltest share. Fill in its
+// fields, then Start it (through Retry, for a free port).
+type Server struct {
+	Name        string         // the package running it, for messages
+	StopSignal  syscall.Signal // a clean shutdown
+	CrashSignal syscall.Signal // an abrupt one, as a crash, its data kept
+	// Command is the server on port, and the log line that says it is ready.
+	Command func(port int) (cmd *exec.Cmd, ready string)
+	T       testing.TB // Restart fails it; nil outside a test
+
+	mu   sync.Mutex
+	port int
+	proc *Process
+}
+
+// Start starts the server on port.
+func (s *Server) Start(port int) error {
+	cmd, ready := s.Command(port)
+	p, err := Start(cmd, ready)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.port, s.proc = port, p
+	s.mu.Unlock()
+	return nil
+}
+
+// Port is the port the server was last started on.
+func (s *Server) Port() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.port
+}
+
+// Stop stops the server with StopSignal. Stopping a stopped server does
+// nothing.
+func (s *Server) Stop() { s.halt(s.StopSignal) }
+
+// Crash stops the server with CrashSignal, keeping its data.
+func (s *Server) Crash() { s.halt(s.CrashSignal) }
+
+func (s *Server) halt(sig syscall.Signal) {
+	s.mu.Lock()
+	p := s.proc
+	s.proc = nil
+	s.mu.Unlock()
+	if p != nil {
+		p.Stop(sig)
+	}
+}
+
+// Restart starts the stopped server again on its port, with its data.
+func (s *Server) Restart() {
+	s.T.Helper()
+	s.Stop()
+	if err := s.Start(s.Port()); err != nil {
+		s.T.Fatalf("%s: restart: %v", s.Name, err)
+	}
+}
