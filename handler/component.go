@@ -248,6 +248,7 @@ func (h *Handler) pushes() bool { return h.comp != nil && h.comp.crypt != nil }
 // pushEvent answers a push that came as an HTTP event (a function URL):
 // servePush's answer, as the event's.
 func (h *Handler) pushEvent(ctx context.Context, ev *HTTPRequest, body []byte, rec *record) []byte {
+	rec.action = "componentPush"
 	r, err := http.NewRequestWithContext(ctx, ev.HTTPMethod, "/", bytes.NewReader(body))
 	if err != nil {
 		r, _ = http.NewRequestWithContext(ctx, "INVALID", "/", bytes.NewReader(body)) // refused: "method"

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/wxanalysis/wxanalysis/cache"
@@ -32,3 +33,6 @@ func WithDeadlineClock(cfg Config, now func() time.Time) Config {
 	cfg.deadlineNow = now
 	return cfg
 }
+
+// EventQuery is an HTTP event's query as the push route reads it.
+func EventQuery(ev *HTTPRequest) url.Values { return ev.values() }

@@ -34,21 +34,27 @@ type HTTPRequest struct {
 // events.APIGatewayQueryString reads it.
 type Query map[string][]string
 
-// UnmarshalJSON accepts string, array and boolean values.
+// UnmarshalJSON accepts string, array, number and boolean values. A query
+// that is not an object is taken as none: only the push route reads it,
+// and no event should fail for a member it does not use.
 func (q *Query) UnmarshalJSON(b []byte) error {
 	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
+	if json.Unmarshal(b, &raw) != nil {
+		*q = nil
+		return nil
 	}
 	*q = make(Query, len(raw))
 	for k, v := range raw {
 		var s string
 		var list []string
+		var n json.Number
 		switch {
 		case json.Unmarshal(v, &s) == nil:
 			(*q)[k] = []string{s}
 		case json.Unmarshal(v, &list) == nil:
 			(*q)[k] = list
+		case json.Unmarshal(v, &n) == nil:
+			(*q)[k] = []string{n.String()}
 		default:
 			(*q)[k] = []string{} // true: named, without a value
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -123,4 +124,20 @@ func TestHTTPPanicIsA500(t *testing.T) {
 	require.NoError(t, json.Unmarshal(out, &resp), "%s", out)
 	assert.Equal(t, 500, resp.StatusCode)
 	assert.JSONEq(t, `{"errCode":-601001,"errMsg":"openapi.analysis.getWeeklyRetain:fail system error: internal error"}`, resp.Body)
+}
+
+// TestHTTPEventQuery: an HTTP event's query, in each form a platform sends
+// it; a query that is not an object fails no event.
+func TestHTTPEventQuery(t *testing.T) {
+	for in, want := range map[string]url.Values{
+		`{"queryString":{"a":"1","b":["2","3"],"c":true,"d":4}}`:              {"a": {"1"}, "b": {"2", "3"}, "c": {}, "d": {"4"}},
+		`{"queryStringParameters":{"a":"1"}}`:                                 {"a": {"1"}},
+		`{"queryString":{"a":"1"},"queryStringParameters":{"a":"x","b":"2"}}`: {"a": {"1"}, "b": {"2"}},
+		`{"queryString":"a=1"}`:                                               {},
+		`{"queryString":null}`:                                                {},
+	} {
+		var ev handler.HTTPRequest
+		require.NoError(t, json.Unmarshal([]byte(in), &ev), in)
+		assert.Equal(t, want, handler.EventQuery(&ev), in)
+	}
 }
